@@ -1,1 +1,66 @@
-export const version = "0.1.0";
+export { type BackendChoice, type BackendInfo, type InitBackendOptions, initBackend } from './backend.js';
+export type { BatchLike, DataInput, TensorData } from './data.js';
+export { isTensorloopError, TensorloopError, type TensorloopErrorCode } from './errors.js';
+export { LOSS_NAMES, type LossFn, type LossName, type LossSpec } from './losses.js';
+export { METRIC_NAMES, type MetricFn, type MetricName, type MetricSpec } from './metrics.js';
+export { type AnyOptimizer, isTensorloopOptimizer, type TensorloopOptimizerLike } from './optimizer-seam.js';
+export {
+  type Batch,
+  type BatchEndEvent,
+  type BatchStartEvent,
+  type CoreEventName,
+  type CustomEventName,
+  definePlugin,
+  type EpochEndEvent,
+  type EpochRecord,
+  type EpochStartEvent,
+  type EvaluateEndEvent,
+  type EvaluateStartEvent,
+  type ExceptionEvent,
+  type FitEndEvent,
+  type FitPlanInfo,
+  type FitStartEvent,
+  type GradientMap,
+  type HookEvents,
+  type HookHandler,
+  type HookReturn,
+  type JsonValue,
+  type LifecycleHooks,
+  type LogEntry,
+  type Logger,
+  type Logs,
+  type LossContext,
+  type ObjectHook,
+  type OptimizerStepEvent,
+  type Plugin,
+  type PluginApiMap,
+  type PluginMeta,
+  type PluginStateMap,
+  type StepTransforms,
+  type StopReason,
+  type TrainerContext,
+  type ValidationEndEvent,
+  type ValidationStartEvent,
+} from './plugin.js';
+export {
+  type HookSignalMap,
+  type Signal,
+  type SkipBatchSignal,
+  type StopEpochSignal,
+  type StopSignal,
+  skipBatch,
+  stop,
+  stopEpoch,
+} from './signals.js';
+export type { Time } from './time.js';
+export {
+  type EvaluateOptions,
+  type FitOptions,
+  type FitResult,
+  Trainer,
+  type TrainerOptions,
+} from './trainer.js';
+export type { TrainableWeight } from './variables.js';
+
+/** The version of @tensorloop/core, checked by plugins. */
+export const version = '0.1.0';

@@ -1,0 +1,85 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Logs } from './plugin.js';
+
+/**
+ * Sums of per-batch values weighted by batch size, kept on the device: the host reads them once,
+ * at the end (DESIGN §4). `keys[i]` names `values[i]` of each batch.
+ */
+export class DeviceAverage {
+  private sums: tf.Tensor1D | undefined;
+  private count = 0;
+
+  constructor(readonly keys: readonly string[]) {}
+
+  /** Add one batch's values (a 1-D tensor in `keys` order). The caller keeps ownership of `values`. */
+  add(values: tf.Tensor1D, batchSize: number): void {
+    const previous = this.sums;
+    this.sums = tf.tidy(() => {
+      const weighted = tf.mul(values, batchSize) as tf.Tensor1D;
+      return previous ? (tf.add(previous, weighted) as tf.Tensor1D) : weighted;
+    });
+    previous?.dispose();
+    this.count += batchSize;
+  }
+
+  get samples(): number {
+    return this.count;
+  }
+
+  /** One read-back; disposes the sums. */
+  async read(prefix = ''): Promise<Logs> {
+    const logs: Logs = {};
+    if (!this.sums || this.count === 0) return logs;
+    const sums = await this.sums.data();
+    this.keys.forEach((k, i) => {
+      logs[prefix + k] = sums[i]! / this.count;
+    });
+    this.dispose();
+    return logs;
+  }
+
+  dispose(): void {
+    this.sums?.dispose();
+    this.sums = undefined;
+    this.count = 0;
+  }
+}
+
+/**
+ * A debiased exponential moving average of the training loss (fastai's smooth_loss):
+ * avg ← β·avg + (1−β)·loss, reported as avg / (1 − β^n). Kept on the device.
+ */
+export class SmoothedLoss {
+  private avg: tf.Scalar | undefined;
+  private n = 0;
+
+  constructor(readonly beta: number) {}
+
+  add(loss: tf.Scalar): void {
+    const previous = this.avg;
+    this.avg = tf.tidy(() =>
+      previous
+        ? tf.add(tf.mul(previous, this.beta), tf.mul(loss, 1 - this.beta))
+        : tf.mul(loss, 1 - this.beta),
+    ) as tf.Scalar;
+    previous?.dispose();
+    this.n += 1;
+  }
+
+  /** The debiased value, as a new scalar the caller owns (undefined before the first batch). */
+  value(): tf.Scalar | undefined {
+    if (!this.avg) return undefined;
+    const correction = 1 - this.beta ** this.n;
+    return tf.tidy(() => tf.div(this.avg!, correction)) as tf.Scalar;
+  }
+
+  getState(): { n: number } {
+    return { n: this.n };
+  }
+
+  dispose(): void {
+    this.avg?.dispose();
+    this.avg = undefined;
+    this.n = 0;
+  }
+}

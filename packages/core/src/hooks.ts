@@ -1,0 +1,200 @@
+import { TensorloopError } from './errors.js';
+import type {
+  HookEvents,
+  ObjectHook,
+  Plugin,
+  StepTransformName,
+  StepTransforms,
+  TrainerContext,
+} from './plugin.js';
+import { isSignal, SIGNALS_ALLOWED, type Signal } from './signals.js';
+import type { Time } from './time.js';
+
+type AnyFn = (...args: never[]) => unknown;
+
+export interface HandlerEntry<F> {
+  readonly plugin: string;
+  readonly fn: F;
+  readonly ctx: TrainerContext;
+}
+
+export interface RaisedSignal {
+  readonly plugin: string;
+  readonly hook: string;
+  readonly signal: Signal;
+}
+
+function unwrap<F>(hook: ObjectHook<F>): { fn: F; order: 'pre' | 'normal' | 'post' } {
+  if (typeof hook === 'function') return { fn: hook, order: 'normal' };
+  const obj = hook as { handler: F; order?: 'pre' | 'post' };
+  return { fn: obj.handler, order: obj.order ?? 'normal' };
+}
+
+const ORDER_RANK = { pre: 0, normal: 1, post: 2 } as const;
+
+/** Describe the time for error messages: "epoch 3, step 17 (batch 2 of the epoch)". */
+export function describeTime(time: Time): string {
+  return `epoch ${time.epoch}, step ${time.step}, batch ${time.epochBatch} of the epoch`;
+}
+
+export function wrapHookError(cause: unknown, plugin: string, hook: string, time: Time): TensorloopError {
+  if (cause instanceof TensorloopError && cause.hook !== undefined) return cause;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const code = cause instanceof TensorloopError ? cause.code : 'TL_HOOK_FAILED';
+  return new TensorloopError(code, `[${plugin}] hook "${hook}" failed at ${describeTime(time)}: ${message}`, {
+    plugin,
+    hook,
+    time: { ...time },
+    cause,
+  });
+}
+
+/**
+ * Handler lists per hook, resolved once from the ordered plugins (per-hook `order` refines the
+ * plugin order for that hook only), and the dispatch of events and step transforms.
+ */
+export class HookRunner {
+  private readonly handlers = new Map<string, HandlerEntry<AnyFn>[]>();
+
+  constructor(
+    plugins: readonly Plugin[],
+    ctxFor: (plugin: string) => TrainerContext,
+    private readonly now: () => Time,
+  ) {
+    const byHook = new Map<string, { entry: HandlerEntry<AnyFn>; rank: number; position: number }[]>();
+    plugins.forEach((plugin, position) => {
+      for (const [key, value] of Object.entries(plugin)) {
+        if (!isHookKey(key) || value === undefined) continue;
+        if (
+          typeof value !== 'function' &&
+          (typeof value !== 'object' || typeof value.handler !== 'function')
+        ) {
+          throw new TensorloopError(
+            'TL_PLUGIN_INVALID',
+            `Plugin "${plugin.name}": "${key}" must be a function or { handler, order }.`,
+            { plugin: plugin.name, hook: key },
+          );
+        }
+        const { fn, order } = unwrap(value as ObjectHook<AnyFn>);
+        const list = byHook.get(key) ?? [];
+        list.push({
+          entry: { plugin: plugin.name, fn, ctx: ctxFor(plugin.name) },
+          rank: ORDER_RANK[order],
+          position,
+        });
+        byHook.set(key, list);
+      }
+    });
+    for (const [hook, list] of byHook) {
+      list.sort((a, b) => a.rank - b.rank || a.position - b.position);
+      this.handlers.set(
+        hook,
+        list.map((x) => x.entry),
+      );
+    }
+  }
+
+  has(hook: string): boolean {
+    return (this.handlers.get(hook)?.length ?? 0) > 0;
+  }
+
+  /** Plugin names in the order they handle `hook`. */
+  order(hook: string): string[] {
+    return (this.handlers.get(hook) ?? []).map((h) => h.plugin);
+  }
+
+  hooks(): string[] {
+    return [...this.handlers.keys()];
+  }
+
+  /**
+   * Await every handler of a lifecycle or custom event in order. Every plugin sees the event; the
+   * signals they return are collected and validated against what the hook can honour.
+   */
+  async emit<K extends keyof HookEvents>(hook: K, event: HookEvents[K]): Promise<RaisedSignal[]> {
+    const list = this.handlers.get(hook);
+    if (!list) return [];
+    const raised: RaisedSignal[] = [];
+    for (const h of list) {
+      let result: unknown;
+      try {
+        result = await (h.fn as unknown as (ctx: TrainerContext, e: HookEvents[K]) => unknown)(h.ctx, event);
+      } catch (cause) {
+        throw wrapHookError(cause, h.plugin, hook, this.now());
+      }
+      if (result === undefined) continue;
+      const allowed: readonly string[] = (SIGNALS_ALLOWED as Record<string, readonly string[]>)[hook] ?? [];
+      if (!isSignal(result) || !allowed.includes(result.signal)) {
+        throw new TensorloopError(
+          'TL_SIGNAL_INVALID',
+          `[${h.plugin}] hook "${hook}" returned ${describeValue(result)}; it may return ${
+            allowed.length ? allowed.map((s) => `${s}(reason)`).join(', ') : 'nothing'
+          } (or undefined).`,
+          { plugin: h.plugin, hook, time: { ...this.now() } },
+        );
+      }
+      raised.push({ plugin: h.plugin, hook, signal: result });
+    }
+    return raised;
+  }
+
+  /** Run a synchronous waterfall: each handler gets the previous value and returns the next. */
+  transform<K extends StepTransformName>(
+    hook: K,
+    initial: TransformValue<K>,
+    extra?: TransformExtra<K>,
+  ): TransformValue<K> {
+    const list = this.handlers.get(hook);
+    if (!list) return initial;
+    let value = initial;
+    for (const h of list) {
+      let next: unknown;
+      try {
+        next = (h.fn as unknown as (c: TrainerContext, v: unknown, e: unknown) => unknown)(
+          h.ctx,
+          value,
+          extra,
+        );
+      } catch (cause) {
+        throw wrapHookError(cause, h.plugin, hook, this.now());
+      }
+      if (hook === 'afterOptimizerStep') continue;
+      if (next === undefined || next === null || isPromiseLike(next)) {
+        throw new TensorloopError(
+          'TL_HOOK_FAILED',
+          `[${h.plugin}] step transform "${hook}" returned ${
+            isPromiseLike(next) ? 'a Promise' : String(next)
+          }; it must synchronously return the ${hook === 'transformBatch' ? 'batch' : hook === 'transformLoss' ? 'loss scalar' : 'gradient map'} (return the input unchanged to pass it on).`,
+          { plugin: h.plugin, hook, time: { ...this.now() } },
+        );
+      }
+      value = next as TransformValue<K>;
+    }
+    return value;
+  }
+}
+
+type TransformFn<K extends StepTransformName> = Extract<NonNullable<StepTransforms[K]>, AnyFn>;
+type TransformValue<K extends StepTransformName> = Parameters<TransformFn<K>>[1];
+type TransformExtra<K extends StepTransformName> = Parameters<TransformFn<K>>[2];
+
+function isHookKey(key: string): boolean {
+  return /^on[A-Z]/.test(key) || key.includes(':') || /^(transform[A-Z]|afterOptimizerStep$)/.test(key);
+}
+
+function isPromiseLike(value: unknown): boolean {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === 'object' && value !== null) {
+    try {
+      return JSON.stringify(value).slice(0, 80);
+    } catch {
+      return 'an object';
+    }
+  }
+  return String(value);
+}

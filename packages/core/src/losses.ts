@@ -1,0 +1,84 @@
+import * as tf from '@tensorflow/tfjs';
+import { TensorloopError } from './errors.js';
+
+/** A loss: per-sample values (reduced with a mean) or a scalar. */
+export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
+
+export type LossName =
+  | 'categoricalCrossentropy'
+  | 'sparseCategoricalCrossentropy'
+  | 'binaryCrossentropy'
+  | 'meanSquaredError'
+  | 'mse'
+  | 'meanAbsoluteError'
+  | 'mae'
+  | 'meanAbsolutePercentageError'
+  | 'mape'
+  | 'huber';
+
+export type LossSpec = LossName | LossFn;
+
+/** Sparse labels `[n]` or `[n, 1]` against predictions `[n, classes]`, as Keras computes it. */
+export function sparseCategoricalCrossentropy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const classes = yPred.shape[yPred.shape.length - 1]!;
+    const labels = tf.cast(tf.reshape(yTrue, [-1]), 'int32');
+    const oneHot = tf.reshape(tf.oneHot(labels, classes), yPred.shape);
+    return tf.metrics.categoricalCrossentropy(oneHot, yPred);
+  });
+}
+
+/** Keras `Huber` with delta 1. */
+export function huber(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const err = tf.abs(tf.sub(yPred, yTrue));
+    const quadratic = tf.minimum(err, 1);
+    const linear = tf.sub(err, quadratic);
+    return tf.mean(tf.add(tf.mul(0.5, tf.square(quadratic)), linear), -1);
+  });
+}
+
+const LOSSES: Record<LossName, LossFn> = {
+  categoricalCrossentropy: tf.metrics.categoricalCrossentropy,
+  sparseCategoricalCrossentropy,
+  binaryCrossentropy: tf.metrics.binaryCrossentropy,
+  meanSquaredError: tf.metrics.meanSquaredError,
+  mse: tf.metrics.meanSquaredError,
+  meanAbsoluteError: tf.metrics.meanAbsoluteError,
+  mae: tf.metrics.meanAbsoluteError,
+  meanAbsolutePercentageError: tf.metrics.meanAbsolutePercentageError,
+  mape: tf.metrics.meanAbsolutePercentageError,
+  huber,
+};
+
+export const LOSS_NAMES = Object.keys(LOSSES) as LossName[];
+
+export interface ResolvedLoss {
+  readonly name: string;
+  /** Returns the mean loss over the batch as a scalar. */
+  readonly fn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+}
+
+export function resolveLoss(spec: LossSpec | undefined): ResolvedLoss {
+  if (spec === undefined) {
+    throw new TensorloopError(
+      'TL_LOSS_UNKNOWN',
+      `No loss given. Pass loss: one of ${LOSS_NAMES.join(', ')}, or a function (yTrue, yPred) => tensor.`,
+    );
+  }
+  if (typeof spec === 'function') {
+    return { name: spec.name || 'loss', fn: (t, p) => reduceMean(spec(t, p)) };
+  }
+  const fn = (LOSSES as Record<string, LossFn | undefined>)[spec];
+  if (!fn) {
+    throw new TensorloopError(
+      'TL_LOSS_UNKNOWN',
+      `Unknown loss "${String(spec)}". Known losses: ${LOSS_NAMES.join(', ')}; or pass a function (yTrue, yPred) => tensor.`,
+    );
+  }
+  return { name: spec, fn: (t, p) => reduceMean(fn(t, p)) };
+}
+
+function reduceMean(value: tf.Tensor): tf.Scalar {
+  return (value.rank === 0 ? value : tf.mean(value)) as tf.Scalar;
+}

@@ -1,0 +1,289 @@
+import type * as tf from '@tensorflow/tfjs';
+import type { TensorloopError } from './errors.js';
+import type { HookSignalMap } from './signals.js';
+import type { Time } from './time.js';
+
+// ---------------------------------------------------------------------------------------------
+// Augmentable registries. Plugin packages extend them with `declare module '@tensorloop/core'`.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Epoch (and batch) logs: plain numbers (`loss`, `accuracy`, `val_loss`, ...). Plugins declare keys
+ * they write by augmentation, as optional properties (`lr?: number`).
+ */
+export interface Logs {
+  [key: string]: number | undefined;
+}
+
+/** Plugin name → the JSON shape its `state()` returns. */
+// biome-ignore lint/suspicious/noEmptyInterface: augmented by plugin packages
+export interface PluginStateMap {}
+
+/** Plugin name → the API object other plugins get from `ctx.plugin(name)`. */
+// biome-ignore lint/suspicious/noEmptyInterface: augmented by plugin packages
+export interface PluginApiMap {}
+
+/** A JSON value, for plugin state that has not been registered in `PluginStateMap`. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+// ---------------------------------------------------------------------------------------------
+// Events: one typed object per hook, so fields can be added without breaking anyone.
+// ---------------------------------------------------------------------------------------------
+
+export interface StopReason {
+  /** The plugin that asked to stop, or `'trainer'`. */
+  readonly by: string;
+  readonly message: string;
+  readonly hook: string;
+  readonly time: Time;
+}
+
+export interface EpochRecord {
+  /** Global epoch index. */
+  readonly epoch: number;
+  readonly fitIndex: number;
+  readonly logs: Logs;
+}
+
+export interface FitStartEvent {
+  readonly epochs: number;
+  /** Optimizer steps per epoch when known in advance (tensor data, or `stepsPerEpoch`). */
+  readonly stepsPerEpoch: number | undefined;
+  readonly batchSize: number | undefined;
+  readonly fitIndex: number;
+  readonly hasValidation: boolean;
+}
+export interface EpochStartEvent {
+  readonly epoch: number;
+  readonly fitEpoch: number;
+}
+export interface BatchStartEvent {
+  /** Micro-batch index inside the epoch. */
+  readonly batch: number;
+  readonly size: number;
+}
+export interface BatchEndEvent {
+  readonly batch: number;
+  readonly size: number;
+  /** True when a plugin skipped this batch (no forward pass, no optimizer step). */
+  readonly skipped: boolean;
+  /** True when the optimizer stepped after this micro-batch. */
+  readonly stepped: boolean;
+  /**
+   * Host values of this batch's loss and metrics. Present only when they were read back: a
+   * registered plugin declared `needsBatchLogs`, or `logEvery` asked for this batch.
+   */
+  readonly logs: Logs | undefined;
+  /** The batch loss on the device; valid only during this event (disposed after it). */
+  readonly loss: tf.Scalar | undefined;
+}
+export interface ValidationStartEvent {
+  readonly epoch: number;
+}
+export interface ValidationEndEvent {
+  readonly epoch: number;
+  /** Validation logs, keys prefixed with `val_`. */
+  readonly logs: Logs;
+}
+export interface EpochEndEvent {
+  readonly epoch: number;
+  readonly fitEpoch: number;
+  /**
+   * Training and validation logs of this epoch. Plugins earlier in the order may add keys; later
+   * plugins see them. The object ends up in `history`.
+   */
+  readonly logs: Logs;
+  /** True when the epoch ended early (a stop or stopEpoch signal). */
+  readonly partial: boolean;
+}
+export interface FitEndEvent {
+  readonly history: readonly EpochRecord[];
+  readonly stopReason: StopReason | undefined;
+  /** Set when the fit ended with an exception. */
+  readonly error: TensorloopError | undefined;
+  /** True when the fit ran its planned length. */
+  readonly completed: boolean;
+}
+export interface EvaluateStartEvent {
+  readonly batchSize: number | undefined;
+}
+export interface EvaluateEndEvent {
+  readonly logs: Logs;
+}
+export interface ExceptionEvent {
+  readonly error: TensorloopError;
+}
+
+/**
+ * Hook name → event object. Core lifecycle events below; plugin packages add namespaced events
+ * (`'meta:stageStart'`) by augmentation and fire them with `ctx.emit`.
+ */
+export interface HookEvents {
+  onFitStart: FitStartEvent;
+  onEpochStart: EpochStartEvent;
+  onBatchStart: BatchStartEvent;
+  onBatchEnd: BatchEndEvent;
+  onValidationStart: ValidationStartEvent;
+  onValidationEnd: ValidationEndEvent;
+  onEpochEnd: EpochEndEvent;
+  onFitEnd: FitEndEvent;
+  onEvaluateStart: EvaluateStartEvent;
+  onEvaluateEnd: EvaluateEndEvent;
+  onException: ExceptionEvent;
+}
+
+export type CoreEventName =
+  | 'onFitStart'
+  | 'onEpochStart'
+  | 'onBatchStart'
+  | 'onBatchEnd'
+  | 'onValidationStart'
+  | 'onValidationEnd'
+  | 'onEpochEnd'
+  | 'onFitEnd'
+  | 'onEvaluateStart'
+  | 'onEvaluateEnd'
+  | 'onException';
+
+/** Namespaced events declared by plugin packages: `'<namespace>:<event>'`. */
+export type CustomEventName = Extract<keyof HookEvents, `${string}:${string}`>;
+
+// ---------------------------------------------------------------------------------------------
+// Step pipeline (synchronous, inside one tf.tidy).
+// ---------------------------------------------------------------------------------------------
+
+export interface Batch {
+  readonly x: tf.Tensor | tf.Tensor[];
+  readonly y: tf.Tensor;
+}
+
+/** Gradients keyed by weight name (the layer weight's `originalName`), in the fixed variable order. */
+export type GradientMap = Map<string, tf.Tensor>;
+
+export interface LossContext {
+  readonly batch: Batch;
+  readonly yPred: tf.Tensor;
+}
+export interface OptimizerStepEvent {
+  readonly grads: ReadonlyMap<string, tf.Tensor>;
+  readonly loss: tf.Scalar;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Context handed to every hook.
+// ---------------------------------------------------------------------------------------------
+
+export interface LogEntry {
+  readonly level: 'debug' | 'info' | 'warn';
+  /** The plugin that wrote it, or `'trainer'`. */
+  readonly source: string;
+  readonly message: string;
+  readonly time: Time;
+}
+
+export interface Logger {
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  /** Receive every log entry (progress bars, reports). Returns a function that unsubscribes. */
+  subscribe(sink: (entry: LogEntry) => void): () => void;
+}
+
+export interface FitPlanInfo {
+  readonly epochs: number;
+  readonly stepsPerEpoch: number | undefined;
+  readonly batchSize: number | undefined;
+}
+
+export interface TrainerContext {
+  /** Live time counters (read-only view). */
+  readonly time: Time;
+  readonly model: tf.LayersModel;
+  readonly optimizer: tf.Optimizer | import('./optimizer-seam.js').TensorloopOptimizerLike;
+  /** Messages are prefixed with the calling plugin's name and reach every log sink. */
+  readonly logger: Logger;
+  /** The current fit's plan, or undefined outside `fit()`. */
+  readonly plan: FitPlanInfo | undefined;
+  readonly history: readonly EpochRecord[];
+  /** The first stop requested in this fit, if any. */
+  readonly stopReason: StopReason | undefined;
+  /** Name of the plugin this context was handed to (`'trainer'` for the trainer itself). */
+  readonly self: string;
+  /** Another plugin's API. Throws `TL_PLUGIN_NOT_FOUND` when it is not registered. */
+  plugin<N extends keyof PluginApiMap>(name: N): PluginApiMap[N];
+  /** True when a plugin of that name is registered. */
+  hasPlugin(name: string): boolean;
+  /** Fire a namespaced custom event to every plugin that handles it, in plugin order. */
+  emit<E extends CustomEventName>(name: E, event: HookEvents[E]): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plugins.
+// ---------------------------------------------------------------------------------------------
+
+// biome-ignore lint/suspicious/noConfusingVoidType: handlers that return nothing are typed void
+export type HookReturn<K> = K extends keyof HookSignalMap
+  ? HookSignalMap[K] | undefined | void
+  : undefined | void;
+
+export type HookHandler<K extends keyof HookEvents> = (
+  ctx: TrainerContext,
+  event: HookEvents[K],
+) => HookReturn<K> | Promise<HookReturn<K>>;
+
+/** A bare handler, or one with a per-hook order that refines the plugin's place for this hook only. */
+export type ObjectHook<F> = F | { readonly handler: F; readonly order?: 'pre' | 'post' };
+
+export type LifecycleHooks = { readonly [K in keyof HookEvents]?: ObjectHook<HookHandler<K>> };
+
+export interface StepTransforms {
+  /** Synchronous, inside the step's tidy: return the batch to train on. */
+  readonly transformBatch?: ObjectHook<(ctx: TrainerContext, batch: Batch) => Batch>;
+  /** Synchronous, inside the gradient tape: return the loss to differentiate (AMP scales it here). */
+  readonly transformLoss?: ObjectHook<(ctx: TrainerContext, loss: tf.Scalar, info: LossContext) => tf.Scalar>;
+  /** Synchronous: return the gradients the optimizer applies (unscale, clip, accumulate). */
+  readonly transformGradients?: ObjectHook<(ctx: TrainerContext, grads: GradientMap) => GradientMap>;
+  /** Synchronous, still inside the tidy, after the optimizer applied the update. */
+  readonly afterOptimizerStep?: ObjectHook<(ctx: TrainerContext, event: OptimizerStepEvent) => void>;
+}
+
+export type StepTransformName = keyof StepTransforms;
+
+type StateOf<N extends string> = string extends N
+  ? unknown
+  : N extends keyof PluginStateMap
+    ? PluginStateMap[N]
+    : JsonValue;
+type ApiOf<N extends string> = string extends N
+  ? unknown
+  : N extends keyof PluginApiMap
+    ? PluginApiMap[N]
+    : unknown;
+
+export interface PluginMeta<N extends string> {
+  /** The npm name: identity, dependency key, checkpoint key and message prefix. */
+  readonly name: N;
+  readonly version?: string;
+  /** Tier: `pre` plugins run before normal ones, `post` after, in every hook. */
+  readonly enforce?: 'pre' | 'post';
+  /** Run before these plugins (ignored when they are not registered). */
+  readonly before?: readonly string[];
+  /** Run after these plugins (ignored when they are not registered). */
+  readonly after?: readonly string[];
+  /** Must be registered; they also run earlier in every hook. */
+  readonly dependencies?: readonly string[];
+  /** Ask for host values of every batch's loss and metrics in `onBatchEnd` (one read-back per step). */
+  readonly needsBatchLogs?: boolean;
+  /** What `ctx.plugin(name)` returns to other plugins. */
+  readonly api?: ApiOf<N>;
+  /** JSON-serializable state for checkpoints. */
+  state?(): StateOf<N>;
+  loadState?(state: StateOf<N>, savedVersion: string | undefined): void;
+}
+
+export type Plugin<N extends string = string> = PluginMeta<N> & LifecycleHooks & StepTransforms;
+
+/** Identity helper that keeps the literal `name`, so state and API types resolve. */
+export function definePlugin<const N extends string>(plugin: Plugin<N>): Plugin<N> {
+  return plugin;
+}
