@@ -6,5 +6,6 @@ export default defineConfig({
     typecheck: { enabled: true, include: ['src/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     testTimeout: 60_000,
     pool: 'forks',
+    reporters: ['default', ['json', { outputFile: '../../.test-results/core.json' }]],
   },
 });

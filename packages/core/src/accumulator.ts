@@ -26,13 +26,25 @@ export class DeviceAverage {
     return this.count;
   }
 
-  /** One read-back; disposes the sums. */
-  async read(prefix = ''): Promise<Logs> {
+  /**
+   * One read-back of the averages (plus `extra` named scalars, read in the same transfer);
+   * disposes the sums.
+   */
+  async read(prefix = '', extra: Record<string, tf.Scalar | undefined> = {}): Promise<Logs> {
     const logs: Logs = {};
+    const extraKeys = Object.keys(extra).filter((k) => extra[k] !== undefined);
     if (!this.sums || this.count === 0) return logs;
-    const sums = await this.sums.data();
+    const sums = this.sums;
+    const all = tf.tidy(() =>
+      tf.concat([tf.div(sums, this.count), ...extraKeys.map((k) => tf.reshape(extra[k]!, [1]))]),
+    );
+    const values = await all.data();
+    all.dispose();
     this.keys.forEach((k, i) => {
-      logs[prefix + k] = sums[i]! / this.count;
+      logs[prefix + k] = values[i]!;
+    });
+    extraKeys.forEach((k, i) => {
+      logs[k] = values[this.keys.length + i]!;
     });
     this.dispose();
     return logs;

@@ -64,7 +64,7 @@ function isTensorData(value: unknown): value is TensorData {
   return xOk && isTensor(v.y);
 }
 
-function isDataset(value: unknown): value is tf.data.Dataset<BatchLike> {
+function isDataset(value: unknown): value is tf.data.Dataset<tf.TensorContainer> {
   return value instanceof tf.data.Dataset;
 }
 

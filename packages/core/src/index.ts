@@ -64,3 +64,39 @@ export type { TrainableWeight } from './variables.js';
 
 /** The version of @tensorloop/core, checked by plugins. */
 export const version = '0.1.0';
+export {
+  formatHparam,
+  type HparamExplanation,
+  type HparamScope,
+  type HparamSetOptions,
+  type HparamWriter,
+  type HparamWriterMode,
+  HyperparamStore,
+  type HyperparamStoreState,
+  USER_WRITER,
+} from './hyperparams.js';
+export {
+  type AdagradOptions,
+  type AdamOptions,
+  adagrad,
+  adam,
+  adamw,
+  BIAS_AND_NORM,
+  type CommonOptimizerOptions,
+  clipGradientsByGlobalNorm,
+  clipGradientsByValue,
+  DEFAULT_GROUP,
+  type NamedVariable,
+  NO_DECAY_GROUP,
+  type OptimizerState,
+  type OptimizerStateMeta,
+  type OptimizerType,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type ParamMatcher,
+  type RmspropOptions,
+  rmsprop,
+  type SgdOptions,
+  sgd,
+  type TensorloopOptimizer,
+} from './optim/index.js';

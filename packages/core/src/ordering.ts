@@ -14,6 +14,10 @@ function tierOf(plugin: Plugin): keyof typeof TIER_RANK {
   return plugin.enforce ?? 'normal';
 }
 
+function tierLabel(plugin: Plugin): string {
+  return plugin.enforce ? `"${plugin.name}" (enforce: '${plugin.enforce}')` : `"${plugin.name}" (no enforce)`;
+}
+
 function checkNames(plugins: readonly Plugin[]): Map<string, number> {
   const index = new Map<string, number>();
   plugins.forEach((plugin, i) => {
@@ -65,7 +69,7 @@ function collectEdges(plugins: readonly Plugin[], index: Map<string, number>): E
       const ta = tierOf(a);
       const tb = tierOf(b);
       if (TIER_RANK[ta] < TIER_RANK[tb]) {
-        edges.push({ from: i, to: j, why: `"${a.name}" is enforce: '${ta}' and "${b.name}" is ${tb}` });
+        edges.push({ from: i, to: j, why: `tiers put ${tierLabel(a)} before ${tierLabel(b)}` });
       }
     });
   });

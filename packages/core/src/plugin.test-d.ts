@@ -59,7 +59,11 @@ describe('plugin API types', () => {
   });
 
   test('registered state shapes are enforced', () => {
-    definePlugin({ name: 'test:counter', state: () => ({ count: 1 }), loadState: (s) => expectTypeOf(s.count).toBeNumber() });
+    definePlugin({
+      name: 'test:counter',
+      state: () => ({ count: 1 }),
+      loadState: (s) => expectTypeOf(s.count).toBeNumber(),
+    });
     // @ts-expect-error wrong state shape for a registered plugin
     definePlugin({ name: 'test:counter', state: () => ({ count: 'one' }) });
     // Unregistered plugins may keep any JSON state.

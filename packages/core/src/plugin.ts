@@ -221,10 +221,10 @@ export interface TrainerContext {
 // Plugins.
 // ---------------------------------------------------------------------------------------------
 
-// biome-ignore lint/suspicious/noConfusingVoidType: handlers that return nothing are typed void
-export type HookReturn<K> = K extends keyof HookSignalMap
-  ? HookSignalMap[K] | undefined | void
-  : undefined | void;
+/** Handlers that return nothing are typed `void`, so `() => {}` fits every hook. */
+// biome-ignore lint/suspicious/noConfusingVoidType: void lets `() => {}` fit a hook
+type Nothing = undefined | void;
+export type HookReturn<K> = K extends keyof HookSignalMap ? HookSignalMap[K] | Nothing : Nothing;
 
 export type HookHandler<K extends keyof HookEvents> = (
   ctx: TrainerContext,

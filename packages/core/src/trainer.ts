@@ -555,13 +555,13 @@ export class Trainer {
           break;
         }
       }
-      const logs = await average.read();
       const smoothed = smooth.value();
-      if (smoothed) {
-        logs.smooth_loss = (await smoothed.data())[0]!;
-        smoothed.dispose();
+      try {
+        const logs = await average.read('', { smooth_loss: smoothed });
+        return { logs, batches, cutShort };
+      } finally {
+        smoothed?.dispose();
       }
-      return { logs, batches, cutShort };
     } finally {
       average.dispose();
       smooth.dispose();

@@ -1,0 +1,73 @@
+// Shared fixtures for this package's tests (not part of the public surface).
+import * as tf from '@tensorflow/tfjs';
+import { definePlugin, type Plugin } from './plugin.js';
+
+/** A small classifier with deterministic weights (seeded initializers). */
+export function tinyClassifier(
+  options: { inputs?: number; classes?: number; hidden?: number; seed?: number } = {},
+) {
+  const { inputs = 4, classes = 3, hidden = 8, seed = 1 } = options;
+  return tf.sequential({
+    layers: [
+      tf.layers.dense({
+        units: hidden,
+        inputShape: [inputs],
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed }),
+        biasInitializer: tf.initializers.randomNormal({ seed: seed + 1, stddev: 0.1 }),
+      }),
+      tf.layers.dense({
+        units: classes,
+        activation: 'softmax',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 2 }),
+      }),
+    ],
+  });
+}
+
+/** A second model with the same architecture and a copy of the first one's weights. */
+export function cloneModel(model: tf.LayersModel, build: () => tf.LayersModel): tf.LayersModel {
+  const copy = build();
+  copy.setWeights(model.getWeights().map((w) => w.clone()));
+  return copy;
+}
+
+/** Deterministic classification data: a seeded random x and labels from a fixed rule. */
+export function classificationData(
+  n: number,
+  inputs = 4,
+  classes = 3,
+  seed = 7,
+): { x: tf.Tensor2D; y: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const x = tf.randomNormal([n, inputs], 0, 1, 'float32', seed) as tf.Tensor2D;
+    const w = tf.randomNormal([inputs, classes], 0, 1, 'float32', seed + 1);
+    const labels = tf.argMax(tf.matMul(x, w), 1);
+    return { x, y: tf.oneHot(labels, classes).toFloat() as tf.Tensor2D };
+  });
+}
+
+export function weightsOf(model: tf.LayersModel): Float32Array[] {
+  return model.getWeights().map((w) => w.dataSync() as Float32Array);
+}
+
+export function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
+  let m = 0;
+  a.forEach((arr, i) => {
+    arr.forEach((v, j) => {
+      m = Math.max(m, Math.abs(v - b[i]![j]!));
+    });
+  });
+  return m;
+}
+
+/** A plugin that records every lifecycle event it sees, as `hook:detail` strings. */
+export function recorder(name: string, log: string[]): Plugin {
+  return definePlugin({
+    name,
+    onFitStart: () => void log.push(`${name}:fitStart`),
+    onEpochStart: (_c, e) => void log.push(`${name}:epochStart:${e.epoch}`),
+    onEpochEnd: (_c, e) => void log.push(`${name}:epochEnd:${e.epoch}`),
+    onFitEnd: (_c, e) => void log.push(`${name}:fitEnd:${e.completed}`),
+  });
+}
