@@ -21,7 +21,7 @@ export type BatchLike =
  */
 export type DataInput =
   | TensorData
-  | tf.data.Dataset<BatchLike>
+  | tf.data.Dataset<tf.TensorContainer>
   | Iterable<BatchLike>
   | AsyncIterable<BatchLike>;
 
