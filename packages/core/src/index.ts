@@ -1,7 +1,8 @@
 export { type BackendChoice, type BackendInfo, type InitBackendOptions, initBackend } from './backend.js';
 export type { BatchLike, DataInput, TensorData } from './data.js';
 export { isTensorloopError, TensorloopError, type TensorloopErrorCode } from './errors.js';
-export { LOSS_NAMES, type LossFn, type LossName, type LossSpec } from './losses.js';
+export type { ParameterInfo } from './freezing.js';
+export { LOSS_NAMES, type LossFn, type LossFnContext, type LossName, type LossSpec } from './losses.js';
 export { METRIC_NAMES, type MetricFn, type MetricName, type MetricSpec } from './metrics.js';
 export { type AnyOptimizer, isTensorloopOptimizer, type TensorloopOptimizerLike } from './optimizer-seam.js';
 export {
@@ -24,6 +25,8 @@ export {
   type HookEvents,
   type HookHandler,
   type HookReturn,
+  type HyperparamAccess,
+  type HyperparamWriteDeclaration,
   type JsonValue,
   type LifecycleHooks,
   type LogEntry,
@@ -52,6 +55,7 @@ export {
   stop,
   stopEpoch,
 } from './signals.js';
+export type { GradientClipOptions } from './step.js';
 export type { Time } from './time.js';
 export {
   type EvaluateOptions,

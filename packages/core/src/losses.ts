@@ -1,8 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { TensorloopError } from './errors.js';
+import type { Time } from './time.js';
+
+/** What a custom loss can read each step: hyperparameters such as `'lossWeight.aux'`, and time. */
+export interface LossFnContext {
+  readonly hparams: { get(name: string, scope?: { readonly group?: string }): number };
+  readonly time: Time;
+}
 
 /** A loss: per-sample values (reduced with a mean) or a scalar. */
-export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
+export type LossFn = (yTrue: tf.Tensor, yPred: tf.Tensor, ctx: LossFnContext) => tf.Tensor;
 
 export type LossName =
   | 'categoricalCrossentropy'
@@ -38,7 +45,7 @@ export function huber(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
   });
 }
 
-const LOSSES: Record<LossName, LossFn> = {
+const LOSSES: Record<LossName, (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor> = {
   categoricalCrossentropy: tf.metrics.categoricalCrossentropy,
   sparseCategoricalCrossentropy,
   binaryCrossentropy: tf.metrics.binaryCrossentropy,
@@ -59,7 +66,7 @@ export interface ResolvedLoss {
   readonly fn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
 }
 
-export function resolveLoss(spec: LossSpec | undefined): ResolvedLoss {
+export function resolveLoss(spec: LossSpec | undefined, ctx: LossFnContext): ResolvedLoss {
   if (spec === undefined) {
     throw new TensorloopError(
       'TL_LOSS_UNKNOWN',
@@ -67,9 +74,9 @@ export function resolveLoss(spec: LossSpec | undefined): ResolvedLoss {
     );
   }
   if (typeof spec === 'function') {
-    return { name: spec.name || 'loss', fn: (t, p) => reduceMean(spec(t, p)) };
+    return { name: spec.name || 'loss', fn: (t, p) => reduceMean(spec(t, p, ctx)) };
   }
-  const fn = (LOSSES as Record<string, LossFn | undefined>)[spec];
+  const fn = (LOSSES as Record<string, ((t: tf.Tensor, p: tf.Tensor) => tf.Tensor) | undefined>)[spec];
   if (!fn) {
     throw new TensorloopError(
       'TL_LOSS_UNKNOWN',

@@ -1,5 +1,8 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { TensorloopError } from './errors.js';
+import type { ParameterInfo } from './freezing.js';
+import type { HparamExplanation } from './hyperparams.js';
+import type { ParamMatcher } from './optim/types.js';
 import type { HookSignalMap } from './signals.js';
 import type { Time } from './time.js';
 
@@ -165,8 +168,34 @@ export interface LossContext {
   readonly yPred: tf.Tensor;
 }
 export interface OptimizerStepEvent {
+  /** The gradients the optimizer applied (after accumulation and clipping). */
   readonly grads: ReadonlyMap<string, tf.Tensor>;
-  readonly loss: tf.Scalar;
+  /** The differentiated loss of the last micro-batch; undefined for the end-of-epoch flush of an accumulation window. */
+  readonly loss: tf.Scalar | undefined;
+}
+
+/** A hyperparameter a plugin writes, declared up front so conflicts fail at construction. */
+export interface HyperparamWriteDeclaration {
+  /** `'lr'`, `'momentum'`, `'weightDecay'`, a user value such as `'lossWeight.aux'`, ... */
+  readonly name: string;
+  /** `set` owns the value (one `set` writer per value and group); `multiply` composes as a factor. */
+  readonly mode: 'set' | 'multiply';
+  /** Param groups it writes; all when omitted. */
+  readonly groups?: readonly string[];
+}
+
+/** The hyperparameter store as hooks see it (writes are attributed to the calling plugin). */
+export interface HyperparamAccess {
+  /** Effective value: (latest set, else base) × multiply factors. Per-group values default to group 'default'. */
+  get(name: string, scope?: { readonly group?: string }): number;
+  /** Write a value you declared in `hparams`; without `group`, every group you cover. */
+  set(name: string, value: number, options?: { readonly group?: string }): void;
+  /** `lr(group head) = 3e-4 = 1e-3 (set by ...) × 0.3 (multiply by ...)` and its parts. */
+  explain(name: string, scope?: { readonly group?: string }): HparamExplanation;
+  has(name: string, scope?: { readonly group?: string }): boolean;
+  names(): string[];
+  /** Groups that carry `name` (all groups when omitted). */
+  groups(name?: string): string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,6 +238,14 @@ export interface TrainerContext {
   readonly stopReason: StopReason | undefined;
   /** Name of the plugin this context was handed to (`'trainer'` for the trainer itself). */
   readonly self: string;
+  /** The hyperparameter store: optimizer hyperparameters per param group and user values. */
+  readonly hparams: HyperparamAccess;
+  /** Freeze weights whose names match (frozen BatchNorm layers then run in inference mode). */
+  freeze(pattern: ParamMatcher): string[];
+  /** Unfreeze weights whose names match; their optimizer state resumes where it stopped. */
+  unfreeze(pattern: ParamMatcher): string[];
+  /** Every trainable-capable weight: name, shape, trainable, param group. */
+  parameters(): ParameterInfo[];
   /** Another plugin's API. Throws `TL_PLUGIN_NOT_FOUND` when it is not registered. */
   plugin<N extends keyof PluginApiMap>(name: N): PluginApiMap[N];
   /** True when a plugin of that name is registered. */
@@ -274,6 +311,8 @@ export interface PluginMeta<N extends string> {
   readonly dependencies?: readonly string[];
   /** Ask for host values of every batch's loss and metrics in `onBatchEnd` (one read-back per step). */
   readonly needsBatchLogs?: boolean;
+  /** Hyperparameters this plugin writes through `ctx.hparams.set`. */
+  readonly hparams?: readonly HyperparamWriteDeclaration[];
   /** What `ctx.plugin(name)` returns to other plugins. */
   readonly api?: ApiOf<N>;
   /** JSON-serializable state for checkpoints. */

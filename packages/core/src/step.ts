@@ -1,11 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
+import type { GradientAccumulator } from './accumulation.js';
 import type { PendingBatch } from './data.js';
 import type { HookRunner } from './hooks.js';
 import type { ResolvedLoss } from './losses.js';
 import type { ResolvedMetric } from './metrics.js';
+import { clipGradientsByGlobalNorm, clipGradientsByValue } from './optim/clip.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
 import type { Batch, GradientMap } from './plugin.js';
 import type { TrainableWeight } from './variables.js';
+
+export interface GradientClipOptions {
+  /** Scale all gradients so their global L2 norm is at most this (torch `clip_grad_norm_`). */
+  readonly maxNorm?: number;
+  /** Clamp every gradient element to [−maxValue, maxValue] (torch `clip_grad_value_`). */
+  readonly maxValue?: number;
+}
 
 export interface StepDeps {
   readonly model: tf.LayersModel;
@@ -13,11 +22,12 @@ export interface StepDeps {
   readonly metrics: readonly ResolvedMetric[];
   readonly optimizer: AnyOptimizer;
   readonly weights: readonly TrainableWeight[];
-  /** Core variable name → weight name, for mapping `tf.variableGrads` results. */
-  readonly nameOfVariable: ReadonlyMap<string, string>;
   readonly hooks: HookRunner;
-  /** Run the model on a batch: `model.apply(x, { training: true })`, with frozen BatchNorm in inference mode. */
+  /** Run the model on a batch: `model.apply(x, { training: true })` (frozen BatchNorm infers). */
   readonly forward: (x: tf.Tensor | tf.Tensor[]) => tf.Tensor;
+  readonly clip: GradientClipOptions;
+  /** Push hyperparameter changes into the optimizer before it steps. */
+  readonly syncHyperparams: () => void;
 }
 
 export interface StepOutput {
@@ -25,7 +35,7 @@ export interface StepOutput {
   readonly values: tf.Tensor1D;
   /** The batch loss as a scalar the caller disposes. */
   readonly loss: tf.Scalar;
-  /** False when nothing was trainable (no optimizer step was taken). */
+  /** True when the optimizer stepped after this micro-batch. */
   readonly stepped: boolean;
 }
 
@@ -44,9 +54,14 @@ function lossAndMetrics(
 /**
  * One synchronous training step inside one `tf.tidy` (DESIGN §3):
  * batch → transformBatch* → forward (training) → loss (+ regularizers) → transformLoss* →
- * gradients over the fixed variable list → transformGradients* → optimizer → afterOptimizerStep*.
+ * gradients over the fixed variable list → transformGradients* → [accumulate] → clip →
+ * optimizer → afterOptimizerStep*.
  */
-export function trainStep(deps: StepDeps, pending: PendingBatch): StepOutput {
+export function trainStep(
+  deps: StepDeps,
+  pending: PendingBatch,
+  accumulator?: GradientAccumulator,
+): StepOutput {
   const { hooks } = deps;
   return tf.tidy(() => {
     const batch = hooks.transform('transformBatch', pending.materialize());
@@ -63,7 +78,8 @@ export function trainStep(deps: StepDeps, pending: PendingBatch): StepOutput {
         const { loss, values } = lossAndMetrics(deps, batch, yPred);
         // Inside the gradient tape every intermediate is disposed; keep what the logs report.
         kept = values.map((v) => tf.keep(v));
-        return hooks.transform('transformLoss', loss, { batch, yPred });
+        const transformed = hooks.transform('transformLoss', loss, { batch, yPred });
+        return accumulator ? (tf.div(transformed, accumulator.k) as tf.Scalar) : transformed;
       },
       deps.weights.map((w) => w.variable),
     );
@@ -73,23 +89,49 @@ export function trainStep(deps: StepDeps, pending: PendingBatch): StepOutput {
       if (g) named.set(w.name, g);
     }
     named = hooks.transform('transformGradients', named);
-    applyGradients(deps, named);
-    hooks.transform('afterOptimizerStep', { grads: named, loss: lossToDiff });
+    let stepped = true;
+    if (accumulator) {
+      accumulator.add(named);
+      stepped = accumulator.full;
+      if (stepped) {
+        const summed = accumulator.take();
+        optimizerStep(deps, summed, lossToDiff);
+        tf.dispose([...summed.values()]);
+      }
+    } else {
+      optimizerStep(deps, named, lossToDiff);
+    }
     const values = tf.stack(kept) as tf.Tensor1D;
     const loss = tf.clone(kept[0]!);
     tf.dispose(kept);
-    return { values, loss, stepped: true };
+    return { values, loss, stepped };
   });
 }
 
-function applyGradients(deps: StepDeps, grads: GradientMap): void {
+/** Apply what an accumulator holds (the epoch ended inside a window). Returns true if it stepped. */
+export function flushAccumulated(deps: StepDeps, accumulator: GradientAccumulator): boolean {
+  if (accumulator.pending === 0) return false;
+  tf.tidy(() => {
+    const summed = accumulator.take();
+    optimizerStep(deps, summed, undefined);
+    tf.dispose([...summed.values()]);
+  });
+  return true;
+}
+
+function optimizerStep(deps: StepDeps, grads: GradientMap, loss: tf.Scalar | undefined): void {
+  let final = grads;
+  if (deps.clip.maxValue !== undefined) final = clipGradientsByValue(final, deps.clip.maxValue);
+  if (deps.clip.maxNorm !== undefined) final = clipGradientsByGlobalNorm(final, deps.clip.maxNorm).grads;
+  deps.syncHyperparams();
   const { optimizer } = deps;
   if (isTensorloopOptimizer(optimizer)) {
-    optimizer.applyGradients(grads);
-    return;
+    optimizer.applyGradients(final);
+  } else {
+    // tfjs optimizers key their slots by position: always hand them the full fixed list, with null
+    // for frozen weights (exactly what optimizer.minimize(f, true, varList) does).
+    const list = deps.weights.map((w) => ({ name: w.variable.name, tensor: final.get(w.name) ?? null }));
+    optimizer.applyGradients(list as unknown as Parameters<tf.Optimizer['applyGradients']>[0]);
   }
-  // tfjs optimizers key their slots by position: always hand them the full fixed list, with null
-  // for frozen weights (exactly what optimizer.minimize(f, true, varList) does).
-  const list = deps.weights.map((w) => ({ name: w.variable.name, tensor: grads.get(w.name) ?? null }));
-  optimizer.applyGradients(list as unknown as Parameters<tf.Optimizer['applyGradients']>[0]);
+  deps.hooks.transform('afterOptimizerStep', { grads: final, loss });
 }

@@ -71,3 +71,17 @@ export function recorder(name: string, log: string[]): Plugin {
     onFitEnd: (_c, e) => void log.push(`${name}:fitEnd:${e.completed}`),
   });
 }
+
+interface MnistDigit {
+  readonly length: number;
+  set(start: number, end: number): { input: number[]; output: number[] }[];
+}
+
+/** `perClass` real digits of each class from the `mnist` package, in class order. */
+export async function mnistSubset(perClass: number, offset = 0): Promise<{ x: tf.Tensor2D; y: tf.Tensor2D }> {
+  const { createRequire } = await import('node:module');
+  const mnist = createRequire(import.meta.url)('mnist') as Record<string, MnistDigit>;
+  const rows: { input: number[]; output: number[] }[] = [];
+  for (let d = 0; d < 10; d++) rows.push(...mnist[d]!.set(offset, offset + perClass - 1));
+  return { x: tf.tensor2d(rows.map((r) => r.input)), y: tf.tensor2d(rows.map((r) => r.output)) };
+}

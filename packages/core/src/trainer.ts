@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { GradientAccumulator } from './accumulation.js';
 import { DeviceAverage, SmoothedLoss } from './accumulator.js';
 import {
   type DataInput,
@@ -10,10 +11,14 @@ import {
 import { describePlan } from './describe.js';
 import { TensorloopError } from './errors.js';
 import { evaluateSource } from './evaluation.js';
+import { makeFrozenBatchNormInfer, type ParameterInfo, setTrainable } from './freezing.js';
 import { HookRunner, type RaisedSignal, wrapHookError } from './hooks.js';
+import { OptimizerHparamBridge } from './hparam-bridge.js';
+import { HyperparamStore, USER_WRITER } from './hyperparams.js';
 import { LogHub, type LogOption } from './logger.js';
 import { type LossSpec, type ResolvedLoss, resolveLoss } from './losses.js';
 import { type MetricSpec, type ResolvedMetric, resolveMetrics } from './metrics.js';
+import type { ParamMatcher, TensorloopOptimizer } from './optim/types.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
 import { orderPlugins } from './ordering.js';
 import type {
@@ -22,6 +27,7 @@ import type {
   EpochRecord,
   FitPlanInfo,
   HookEvents,
+  HyperparamAccess,
   Logs,
   Plugin,
   PluginApiMap,
@@ -29,7 +35,13 @@ import type {
   TrainerContext,
 } from './plugin.js';
 import { SeededRandom } from './rng.js';
-import { type StepDeps, type StepOutput, trainStep } from './step.js';
+import {
+  flushAccumulated,
+  type GradientClipOptions,
+  type StepDeps,
+  type StepOutput,
+  trainStep,
+} from './step.js';
 import { fractionOf, initialTime, type MutableTime, snapshotTime, type Time } from './time.js';
 import { checkFinite, checkShapes } from './validate.js';
 import { collectTrainableWeights, type TrainableWeight } from './variables.js';
@@ -50,6 +62,15 @@ export interface TrainerOptions {
   readonly logEvery?: number;
   /** β of the smoothed training loss (`smooth_loss`), as fastai. Default 0.98. */
   readonly smoothing?: number;
+  /** User hyperparameters a loss or plugin reads each step, e.g. `{ 'lossWeight.aux': 0.5 }`. */
+  readonly hparams?: Readonly<Record<string, number>>;
+  /** Clip gradients before every optimizer step: by global norm, by value, or both (value first). */
+  readonly gradientClip?: GradientClipOptions;
+  /**
+   * Accumulate gradients over k micro-batches per optimizer step (each micro-batch loss is divided
+   * by k, so k batches of n equal one batch of k·n). Default 1.
+   */
+  readonly accumulateBatches?: number;
 }
 
 export interface FitOptions {
@@ -130,6 +151,9 @@ export class Trainer {
   private readonly smoothing: number;
   private readonly allHistory: EpochRecord[] = [];
   private readonly contexts = new Map<string, TrainerContext>();
+  private readonly store = new HyperparamStore();
+  private readonly bridge: OptimizerHparamBridge;
+  private readonly accumulateBatches: number;
   private currentPlan: (FitPlanInfo & { batchesPerEpoch: number | undefined }) | undefined;
   private fitBatch = 0;
   private lastStop: StopReason | undefined;
@@ -158,7 +182,7 @@ export class Trainer {
     }
     this.optimizer = optimizer;
     this.lossSpec = options.loss;
-    this.loss = resolveLoss(options.loss);
+    this.loss = resolveLoss(options.loss, { hparams: this.store, time: this.clock });
     this.metrics = resolveMetrics(options.metrics, options.loss);
     this.rng = new SeededRandom(options.seed ?? 0);
     this.logEvery =
@@ -167,11 +191,28 @@ export class Trainer {
     if (!(this.smoothing >= 0 && this.smoothing < 1)) {
       throw new TensorloopError('TL_OPTION_INVALID', `smoothing must be in [0, 1); got ${this.smoothing}.`);
     }
+    this.accumulateBatches = requireInteger('accumulateBatches', options.accumulateBatches ?? 1, 1);
+    const clip = checkClip(options.gradientClip ?? {});
     this.logHub = new LogHub(options.log ?? 'console', () => this.clock);
     this.plugins = orderPlugins(options.plugins ?? []);
     this.needsBatchLogs = this.plugins.some((p) => p.needsBatchLogs === true);
     this.weights = collectTrainableWeights(model);
+    makeFrozenBatchNormInfer(model, this.weights);
     if (isTensorloopOptimizer(optimizer)) optimizer.bind(this.weights);
+    this.bridge = new OptimizerHparamBridge(this.store, optimizer);
+    for (const [name, value] of Object.entries(options.hparams ?? {})) {
+      this.store.define(name, value, { description: 'user value' });
+    }
+    for (const plugin of this.plugins) {
+      for (const w of plugin.hparams ?? []) {
+        this.store.declareWriter({
+          plugin: plugin.name,
+          name: w.name,
+          mode: w.mode,
+          ...(w.groups ? { groups: w.groups } : {}),
+        });
+      }
+    }
     this.hooks = new HookRunner(
       this.plugins,
       (name) => this.contextFor(name),
@@ -183,9 +224,10 @@ export class Trainer {
       metrics: this.metrics,
       optimizer,
       weights: this.weights,
-      nameOfVariable: new Map(this.weights.map((w) => [w.variable.name, w.name])),
       hooks: this.hooks,
       forward: (x) => model.apply(x, { training: true }) as tf.Tensor,
+      clip,
+      syncHyperparams: () => this.bridge.sync(),
     };
   }
 
@@ -206,6 +248,48 @@ export class Trainer {
 
   get logger(): TrainerContext['logger'] {
     return this.logHub.for('trainer');
+  }
+
+  /** The hyperparameter store; writes from here are attributed to `'user'`. */
+  get hparams(): HyperparamAccess {
+    return hparamView(this.store, USER_WRITER);
+  }
+
+  /** Param groups of a tensorloop optimizer (name, hyperparameters, variable names); one default group for tfjs ones. */
+  get paramGroups(): readonly {
+    name: string;
+    hparams: Readonly<Record<string, number>>;
+    variables: readonly string[];
+  }[] {
+    if (isTensorloopOptimizer(this.optimizer)) return (this.optimizer as TensorloopOptimizer).groups;
+    return [
+      {
+        name: 'default',
+        hparams: { lr: this.store.get('lr', { group: 'default' }) },
+        variables: this.weights.map((w) => w.name),
+      },
+    ];
+  }
+
+  /** Freeze weights whose names match; returns the names that changed. Frozen BatchNorm layers infer. */
+  freeze(pattern: ParamMatcher): string[] {
+    return setTrainable(this.weights, pattern, false);
+  }
+
+  /** Unfreeze weights whose names match; their optimizer state resumes where it stopped. */
+  unfreeze(pattern: ParamMatcher): string[] {
+    return setTrainable(this.weights, pattern, true);
+  }
+
+  /** Every trainable-capable weight with its shape, trainable flag and param group. */
+  parameters(): ParameterInfo[] {
+    const opt = isTensorloopOptimizer(this.optimizer) ? (this.optimizer as TensorloopOptimizer) : undefined;
+    return this.weights.map((w) => ({
+      name: w.name,
+      shape: [...w.variable.shape],
+      trainable: w.layerVariable.trainable,
+      group: opt ? opt.groupOf(w.name).name : 'default',
+    }));
   }
 
   /** The context a plugin's hooks receive (one per plugin, so its logger is prefixed). */
@@ -234,6 +318,10 @@ export class Trainer {
         return trainer.lastStop;
       },
       self,
+      hparams: hparamView(this.store, self),
+      freeze: (pattern) => trainer.freeze(pattern),
+      unfreeze: (pattern) => trainer.unfreeze(pattern),
+      parameters: () => trainer.parameters(),
       plugin<N extends keyof PluginApiMap>(name: N): PluginApiMap[N] {
         const found = trainer.plugins.find((p) => p.name === name);
         if (!found) {
@@ -534,6 +622,8 @@ export class Trainer {
   ): Promise<{ logs: Logs; batches: number; cutShort: boolean }> {
     const average = new DeviceAverage(['loss', ...this.metrics.map((m) => m.name)]);
     const smooth = new SmoothedLoss(this.smoothing);
+    const accumulator =
+      this.accumulateBatches > 1 ? new GradientAccumulator(this.accumulateBatches) : undefined;
     let batches = 0;
     let cutShort = false;
     try {
@@ -545,7 +635,7 @@ export class Trainer {
       });
       for await (const pending of iterator) {
         try {
-          await this.runBatch(pending, average, smooth, state);
+          await this.runBatch(pending, average, smooth, state, accumulator);
         } finally {
           pending.release();
         }
@@ -554,6 +644,12 @@ export class Trainer {
           cutShort = true;
           break;
         }
+      }
+      // An accumulation window cut by the end of the epoch still steps (rescaled to a mean);
+      // one cut by a stop of the whole fit is dropped.
+      if (accumulator && !state.stopFit && flushAccumulated(this.stepDeps, accumulator)) {
+        this.clock.step += 1;
+        this.clock.fitStep += 1;
       }
       const smoothed = smooth.value();
       try {
@@ -565,6 +661,7 @@ export class Trainer {
     } finally {
       average.dispose();
       smooth.dispose();
+      accumulator?.dispose();
     }
   }
 
@@ -573,6 +670,7 @@ export class Trainer {
     average: DeviceAverage,
     smooth: SmoothedLoss,
     state: SignalState,
+    accumulator: GradientAccumulator | undefined,
   ): Promise<void> {
     const clock = this.clock;
     const batchIndex = clock.epochBatch;
@@ -586,7 +684,7 @@ export class Trainer {
     let output: StepOutput | undefined;
     try {
       if (!state.skipBatch && !state.stopFit) {
-        output = trainStep(this.stepDeps, pending);
+        output = trainStep(this.stepDeps, pending, accumulator);
         average.add(output.values, pending.size);
         smooth.add(output.loss);
         clock.sample += pending.size;
@@ -630,4 +728,28 @@ export class Trainer {
       clock.epochBatch = batchIndex + 1;
     }
   }
+}
+
+function hparamView(store: HyperparamStore, by: string): HyperparamAccess {
+  return {
+    get: (name, scope) => store.get(name, scope ?? {}),
+    set: (name, value, options) => store.set(name, value, { ...(options ?? {}), by }),
+    explain: (name, scope) => store.explain(name, scope ?? {}),
+    has: (name, scope) => store.has(name, scope ?? {}),
+    names: () => store.names(),
+    groups: (name) => store.groups(name),
+  };
+}
+
+function checkClip(clip: GradientClipOptions): GradientClipOptions {
+  for (const key of ['maxNorm', 'maxValue'] as const) {
+    const v = clip[key];
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
+      throw new TensorloopError(
+        'TL_OPTION_INVALID',
+        `gradientClip.${key} must be a positive number; got ${String(v)}.`,
+      );
+    }
+  }
+  return clip;
 }

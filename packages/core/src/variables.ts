@@ -46,8 +46,9 @@ export function collectTrainableWeights(model: tf.LayersModel): TrainableWeight[
     for (const l of layers) l.trainable = true;
     weights = model.trainableWeights as unknown as LayerVariableLike[];
   } finally {
-    for (let i = layers.length - 1; i >= 0; i--) layers[i]!.trainable = saved[i]!;
+    // Outermost first: a container's `trainable` setter rewrites its children's weight flags.
     (model as unknown as LayerLike).trainable = savedModel;
+    for (let i = 0; i < layers.length; i++) layers[i]!.trainable = saved[i]!;
   }
   const seen = new Set<string>();
   return weights.map((lv) => {

@@ -1,0 +1,82 @@
+import type * as tf from '@tensorflow/tfjs';
+import { TensorloopError } from './errors.js';
+import type { HyperparamStore } from './hyperparams.js';
+import type { TensorloopOptimizer } from './optim/types.js';
+import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
+
+interface TfjsLr {
+  learningRate?: unknown;
+  setLearningRate?: (lr: number) => void;
+}
+
+/** tfjs optimizers: read the learning rate they were built with (a protected field in every class). */
+function readTfjsLr(opt: tf.Optimizer): number {
+  const lr = (opt as unknown as TfjsLr).learningRate;
+  if (typeof lr !== 'number') {
+    throw new TensorloopError(
+      'TL_OPTIMIZER_INVALID',
+      `The tfjs optimizer ${opt.getClassName()} has no numeric learningRate, so the hyperparameter store cannot drive it.`,
+    );
+  }
+  return lr;
+}
+
+/**
+ * tfjs optimizers: SGD and Momentum only honour `setLearningRate` (they cache a scalar); the others
+ * read the `learningRate` field every step (research/tfjs.md §2.1).
+ */
+function writeTfjsLr(opt: tf.Optimizer, lr: number): void {
+  const o = opt as unknown as TfjsLr;
+  if (typeof o.setLearningRate === 'function') o.setLearningRate(lr);
+  else o.learningRate = lr;
+}
+
+/**
+ * Keeps an optimizer's hyperparameters equal to the store's effective values. The store is the
+ * source of truth: plugins write it; before every optimizer step the bridge pushes changed values
+ * into the optimizer's param groups (no rebuild, no recompile).
+ */
+export class OptimizerHparamBridge {
+  private syncedVersion = -1;
+  private syncedGroups = 0;
+
+  constructor(
+    private readonly store: HyperparamStore,
+    private readonly optimizer: AnyOptimizer,
+  ) {
+    this.defineFromOptimizer();
+  }
+
+  private defineFromOptimizer(): void {
+    const opt = this.optimizer;
+    if (isTensorloopOptimizer(opt)) {
+      const groups = (opt as TensorloopOptimizer).groups;
+      this.store.defineGroups(groups);
+      this.syncedGroups = groups.length;
+    } else {
+      this.store.define('lr', readTfjsLr(opt), {
+        group: 'default',
+        description: `learning rate of tfjs ${opt.getClassName()}`,
+      });
+    }
+  }
+
+  /** Push the store's values into the optimizer if anything changed since the last step. */
+  sync(): void {
+    const opt = this.optimizer;
+    if (isTensorloopOptimizer(opt)) {
+      const groups = (opt as TensorloopOptimizer).groups;
+      if (groups.length !== this.syncedGroups) {
+        // A plugin added a param group while training (finetune scheduler thawing layers).
+        this.store.defineGroups(groups);
+        this.syncedGroups = groups.length;
+      }
+      if (this.store.version === this.syncedVersion) return;
+      this.store.applyToGroups(groups);
+    } else {
+      if (this.store.version === this.syncedVersion) return;
+      writeTfjsLr(opt, this.store.get('lr', { group: 'default' }));
+    }
+    this.syncedVersion = this.store.version;
+  }
+}
