@@ -26,6 +26,17 @@ export class DeviceAverage {
     return this.count;
   }
 
+  /** Host copy of the running sums, for a mid-epoch checkpoint (one read-back). */
+  async snapshot(): Promise<{ sums: number[]; count: number }> {
+    return { sums: this.sums ? Array.from(await this.sums.data()) : [], count: this.count };
+  }
+
+  restore(sums: readonly number[], count: number): void {
+    this.dispose();
+    if (sums.length > 0) this.sums = tf.tensor1d([...sums]);
+    this.count = count;
+  }
+
   /**
    * One read-back of the averages (plus `extra` named scalars, read in the same transfer);
    * disposes the sums.
@@ -85,8 +96,15 @@ export class SmoothedLoss {
     return tf.tidy(() => tf.div(this.avg!, correction)) as tf.Scalar;
   }
 
-  getState(): { n: number } {
-    return { n: this.n };
+  /** Host copy of the average, for a mid-epoch checkpoint (one read-back). */
+  async snapshot(): Promise<{ avg: number | undefined; n: number }> {
+    return { avg: this.avg ? (await this.avg.data())[0] : undefined, n: this.n };
+  }
+
+  restore(avg: number | undefined, n: number): void {
+    this.dispose();
+    if (avg !== undefined) this.avg = tf.scalar(avg);
+    this.n = n;
   }
 
   dispose(): void {

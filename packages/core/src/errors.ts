@@ -26,7 +26,8 @@ export type TensorloopErrorCode =
   | 'TL_CHECKPOINT_CORRUPT'
   | 'TL_CHECKPOINT_INVALID'
   | 'TL_CHECKPOINT_IO'
-  | 'TL_SCHEDULE_INVALID';
+  | 'TL_SCHEDULE_INVALID'
+  | 'TL_MONITOR_UNKNOWN';
 
 export interface TensorloopErrorDetails {
   /** The plugin that raised or caused the error, when there is one. */

@@ -111,7 +111,11 @@ export class HookRunner {
    * Await every handler of a lifecycle or custom event in order. Every plugin sees the event; the
    * signals they return are collected and validated against what the hook can honour.
    */
-  async emit<K extends keyof HookEvents>(hook: K, event: HookEvents[K]): Promise<RaisedSignal[]> {
+  async emit<K extends keyof HookEvents>(
+    hook: K,
+    event: HookEvents[K],
+    onSignal?: (raised: RaisedSignal) => void,
+  ): Promise<RaisedSignal[]> {
     const list = this.handlers.get(hook);
     if (!list) return [];
     const raised: RaisedSignal[] = [];
@@ -133,7 +137,9 @@ export class HookRunner {
           { plugin: h.plugin, hook, time: { ...this.now() } },
         );
       }
-      raised.push({ plugin: h.plugin, hook, signal: result });
+      const entry = { plugin: h.plugin, hook, signal: result };
+      raised.push(entry);
+      onSignal?.(entry); // at once, so later handlers of this event see it (ctx.stopReason)
     }
     return raised;
   }

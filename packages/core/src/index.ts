@@ -1,9 +1,64 @@
 export { type BackendChoice, type BackendInfo, type InitBackendOptions, initBackend } from './backend.js';
+export {
+  type CheckpointManifest,
+  checkpointExists,
+  readCheckpointDir,
+  readCheckpointJson,
+  removeCheckpointDir,
+  type WriteCheckpointOptions,
+  writeCheckpointDir,
+} from './checkpoint/atomic-dir.js';
+export {
+  type BestCheckpoint,
+  type CheckpointApi,
+  type CheckpointOptions,
+  type CheckpointState,
+  checkpoint,
+} from './checkpoint/checkpoint-plugin.js';
+export { fileSystemHandler, registerFileSystemRouter } from './checkpoint/file-handler.js';
+export { isBetter, type MonitorMode, readMonitor, resolveMode } from './checkpoint/monitor.js';
+export type { FitCheckpoint, TrainerCheckpointJson } from './checkpoint/trainer-checkpoint.js';
 export type { BatchLike, DataInput, TensorData } from './data.js';
 export { isTensorloopError, TensorloopError, type TensorloopErrorCode } from './errors.js';
 export type { ParameterInfo } from './freezing.js';
+export {
+  formatHparam,
+  type HparamExplanation,
+  type HparamScope,
+  type HparamSetOptions,
+  type HparamWriter,
+  type HparamWriterMode,
+  HyperparamStore,
+  type HyperparamStoreState,
+  USER_WRITER,
+} from './hyperparams.js';
 export { LOSS_NAMES, type LossFn, type LossFnContext, type LossName, type LossSpec } from './losses.js';
 export { METRIC_NAMES, type MetricFn, type MetricName, type MetricSpec } from './metrics.js';
+export {
+  type AdagradOptions,
+  type AdamOptions,
+  adagrad,
+  adam,
+  adamw,
+  BIAS_AND_NORM,
+  type CommonOptimizerOptions,
+  clipGradientsByGlobalNorm,
+  clipGradientsByValue,
+  DEFAULT_GROUP,
+  type NamedVariable,
+  NO_DECAY_GROUP,
+  type OptimizerState,
+  type OptimizerStateMeta,
+  type OptimizerType,
+  type ParamGroup,
+  type ParamGroupSpec,
+  type ParamMatcher,
+  type RmspropOptions,
+  rmsprop,
+  type SgdOptions,
+  sgd,
+  type TensorloopOptimizer,
+} from './optim/index.js';
 export { type AnyOptimizer, isTensorloopOptimizer, type TensorloopOptimizerLike } from './optimizer-seam.js';
 export {
   type Batch,
@@ -62,45 +117,8 @@ export {
   type FitOptions,
   type FitResult,
   Trainer,
+  type TrainerLoadOptions,
   type TrainerOptions,
 } from './trainer.js';
 export type { TrainableWeight } from './variables.js';
-
-/** The version of @tensorloop/core, checked by plugins. */
-export const version = '0.1.0';
-export {
-  formatHparam,
-  type HparamExplanation,
-  type HparamScope,
-  type HparamSetOptions,
-  type HparamWriter,
-  type HparamWriterMode,
-  HyperparamStore,
-  type HyperparamStoreState,
-  USER_WRITER,
-} from './hyperparams.js';
-export {
-  type AdagradOptions,
-  type AdamOptions,
-  adagrad,
-  adam,
-  adamw,
-  BIAS_AND_NORM,
-  type CommonOptimizerOptions,
-  clipGradientsByGlobalNorm,
-  clipGradientsByValue,
-  DEFAULT_GROUP,
-  type NamedVariable,
-  NO_DECAY_GROUP,
-  type OptimizerState,
-  type OptimizerStateMeta,
-  type OptimizerType,
-  type ParamGroup,
-  type ParamGroupSpec,
-  type ParamMatcher,
-  type RmspropOptions,
-  rmsprop,
-  type SgdOptions,
-  sgd,
-  type TensorloopOptimizer,
-} from './optim/index.js';
+export { CORE_VERSION as version } from './version.js';

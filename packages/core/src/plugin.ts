@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { CheckpointApi, CheckpointState } from './checkpoint/checkpoint-plugin.js';
 import type { TensorloopError } from './errors.js';
 import type { ParameterInfo } from './freezing.js';
 import type { HparamExplanation } from './hyperparams.js';
@@ -18,13 +19,15 @@ export interface Logs {
   [key: string]: number | undefined;
 }
 
-/** Plugin name → the JSON shape its `state()` returns. */
-// biome-ignore lint/suspicious/noEmptyInterface: augmented by plugin packages
-export interface PluginStateMap {}
+/** Plugin name → the JSON shape its `state()` returns. Augmented by plugin packages. */
+export interface PluginStateMap {
+  checkpoint: CheckpointState;
+}
 
-/** Plugin name → the API object other plugins get from `ctx.plugin(name)`. */
-// biome-ignore lint/suspicious/noEmptyInterface: augmented by plugin packages
-export interface PluginApiMap {}
+/** Plugin name → the API object other plugins get from `ctx.plugin(name)`. Augmented by plugin packages. */
+export interface PluginApiMap {
+  checkpoint: CheckpointApi;
+}
 
 /** A JSON value, for plugin state that has not been registered in `PluginStateMap`. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -55,6 +58,11 @@ export interface FitStartEvent {
   readonly batchSize: number | undefined;
   readonly fitIndex: number;
   readonly hasValidation: boolean;
+  /**
+   * True when this fit continues one restored from a checkpoint (`resumeFrom`): plugins keep their
+   * restored state instead of starting afresh.
+   */
+  readonly resumed: boolean;
 }
 export interface EpochStartEvent {
   readonly epoch: number;
@@ -246,6 +254,8 @@ export interface TrainerContext {
   unfreeze(pattern: ParamMatcher): string[];
   /** Every trainable-capable weight: name, shape, trainable, param group. */
   parameters(): ParameterInfo[];
+  /** Write a trainer checkpoint (from `onEpochEnd` / `onBatchEnd`, the resume points of a fit). */
+  save(dir: string): Promise<void>;
   /** Another plugin's API. Throws `TL_PLUGIN_NOT_FOUND` when it is not registered. */
   plugin<N extends keyof PluginApiMap>(name: N): PluginApiMap[N];
   /** True when a plugin of that name is registered. */

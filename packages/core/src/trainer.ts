@@ -1,6 +1,20 @@
 import * as tf from '@tensorflow/tfjs';
 import { GradientAccumulator } from './accumulation.js';
 import { DeviceAverage, SmoothedLoss } from './accumulator.js';
+import { registerFileSystemRouter } from './checkpoint/file-handler.js';
+import {
+  checkOptimizerCompatible,
+  restoreOptimizer,
+  snapshotOptimizer,
+} from './checkpoint/optimizer-state.js';
+import { recreateOptimizer } from './checkpoint/recreate-optimizer.js';
+import {
+  type FitCheckpoint,
+  readTrainerCheckpoint,
+  TRAINER_FORMAT,
+  TRAINER_FORMAT_VERSION,
+  writeTrainerCheckpoint,
+} from './checkpoint/trainer-checkpoint.js';
 import {
   type DataInput,
   type DataSource,
@@ -44,7 +58,8 @@ import {
 } from './step.js';
 import { fractionOf, initialTime, type MutableTime, snapshotTime, type Time } from './time.js';
 import { checkFinite, checkShapes } from './validate.js';
-import { collectTrainableWeights, type TrainableWeight } from './variables.js';
+import { collectTrainableWeights, type LayerVariableLike, type TrainableWeight } from './variables.js';
+import { CORE_VERSION } from './version.js';
 
 export interface TrainerOptions {
   readonly model: tf.LayersModel;
@@ -86,7 +101,21 @@ export interface FitOptions {
   readonly stepsPerEpoch?: number;
   /** Refuse NaN/Infinity in the data before the first step (whole tensors, or the first batch). Default true. */
   readonly checkData?: boolean;
+  /**
+   * A checkpoint directory to restore first (weights, optimizer state, time, RNG, hyperparameters,
+   * frozen set, history, stop reason, plugin state). A checkpoint taken inside a fit continues that
+   * fit (pass the same `epochs`); one taken between fits starts a new fit.
+   */
+  readonly resumeFrom?: string;
 }
+
+/** `Trainer.load` options: the trainer's options, with model and optimizer optional (rebuilt from the checkpoint). */
+export type TrainerLoadOptions = Omit<TrainerOptions, 'model' | 'optimizer' | 'loss'> & {
+  readonly model?: tf.LayersModel;
+  readonly optimizer?: AnyOptimizer;
+  /** Required when the checkpoint was trained with a custom loss function. */
+  readonly loss?: LossSpec;
+};
 
 export interface FitResult {
   /** The logs of every epoch of this fit (all fits: `trainer.history`). */
@@ -158,6 +187,14 @@ export class Trainer {
   private fitBatch = 0;
   private lastStop: StopReason | undefined;
   private busy: 'fit' | 'evaluate' | undefined;
+  /** Where the running fit is, for `save()`: only epoch and batch ends are resume points. */
+  private phase: 'idle' | 'busy' | 'batchEnd' | 'epochEnd' | 'fitEnd' = 'idle';
+  private epochStartRng = 0;
+  private epochState:
+    | { average: DeviceAverage; smooth: SmoothedLoss; accumulator: GradientAccumulator | undefined }
+    | undefined;
+  /** A fit restored by `Trainer.load` that the next `fit()` continues. */
+  private pendingResume: FitCheckpoint | undefined;
 
   constructor(options: TrainerOptions) {
     const { model } = options;
@@ -168,6 +205,7 @@ export class Trainer {
       );
     }
     if (model instanceof tf.Sequential && !model.built) model.build();
+    registerFileSystemRouter(); // file:// for pure @tensorflow/tfjs in Node (no-op elsewhere)
     this.model = model;
     const optimizer = options.optimizer;
     if (
@@ -322,6 +360,7 @@ export class Trainer {
       freeze: (pattern) => trainer.freeze(pattern),
       unfreeze: (pattern) => trainer.unfreeze(pattern),
       parameters: () => trainer.parameters(),
+      save: (dir) => trainer.save(dir),
       plugin<N extends keyof PluginApiMap>(name: N): PluginApiMap[N] {
         const found = trainer.plugins.find((p) => p.name === name);
         if (!found) {
@@ -375,24 +414,39 @@ export class Trainer {
     try {
       await this.preflight(source, 'training data', options.checkData ?? true);
       if (validation) await this.preflight(validation, 'validationData', options.checkData ?? true);
-      const batchesPerEpoch = stepsPerEpoch ?? source.batchesPerEpoch(batchSize);
+      let resume = this.pendingResume;
+      this.pendingResume = undefined;
+      if (options.resumeFrom !== undefined) resume = await this.restoreFrom(options.resumeFrom);
+      if (resume && epochs < resume.epochsDone) {
+        throw new TensorloopError(
+          'TL_OPTION_INVALID',
+          `The checkpoint is at epoch ${resume.epochsDone} of a fit planned for ${resume.epochs} epochs; epochs: ${epochs} would end before it. Pass epochs: ${resume.epochs} to finish that fit.`,
+        );
+      }
+      const batchesPerEpoch = stepsPerEpoch ?? source.batchesPerEpoch(batchSize) ?? resume?.batchesPerEpoch;
       this.currentPlan = {
         epochs,
         batchSize: source.kind === 'tensors' ? batchSize : undefined,
         stepsPerEpoch: batchesPerEpoch,
         batchesPerEpoch,
       };
-      return await this.runFit(source, validation, {
-        epochs,
-        batchSize,
-        shuffle: options.shuffle ?? true,
-        stepsPerEpoch,
-        validationBatchSize,
-      });
+      return await this.runFit(
+        source,
+        validation,
+        {
+          epochs,
+          batchSize,
+          shuffle: options.shuffle ?? true,
+          stepsPerEpoch,
+          validationBatchSize,
+        },
+        resume,
+      );
     } finally {
       source.dispose();
       validation?.dispose();
       this.busy = undefined;
+      this.phase = 'idle';
     }
   }
 
@@ -419,6 +473,177 @@ export class Trainer {
   predict(x: tf.Tensor | tf.Tensor[], options: { batchSize?: number } = {}): tf.Tensor {
     const out = this.model.predict(x, { batchSize: options.batchSize ?? 32 });
     return Array.isArray(out) ? out[0]! : out;
+  }
+
+  /**
+   * Write a checkpoint directory atomically (DESIGN §9). Call it between fits, or from a plugin's
+   * `onEpochEnd` / `onBatchEnd` (the resume points of a running fit).
+   */
+  async save(dir: string): Promise<void> {
+    const inFit = this.busy === 'fit' && this.phase !== 'fitEnd';
+    if (inFit && this.phase !== 'epochEnd' && this.phase !== 'batchEnd') {
+      throw new TensorloopError(
+        'TL_CHECKPOINT_INVALID',
+        'save() was called while a fit is running outside onEpochEnd/onBatchEnd. Checkpoints inside a fit are taken at epoch or batch ends (the points a resume can continue from); call it from those hooks or after fit() returns.',
+      );
+    }
+    const clock = this.clock;
+    const plan = this.currentPlan;
+    let fit: FitCheckpoint | undefined;
+    let time: Time = snapshotTime(clock);
+    if (inFit && plan) {
+      const common = {
+        index: clock.fitIndex,
+        epochs: plan.epochs,
+        fitStep: clock.fitStep,
+        fitBatch: this.fitBatch,
+        batchesPerEpoch: plan.batchesPerEpoch,
+      };
+      if (this.phase === 'epochEnd') {
+        fit = { ...common, epochsDone: clock.fitEpoch + 1 };
+        time = { ...time, epoch: clock.epoch + 1, fitEpoch: clock.fitEpoch + 1, epochBatch: 0 };
+      } else {
+        const epoch = this.epochState!;
+        if (epoch.accumulator && epoch.accumulator.pending > 0) {
+          throw new TensorloopError(
+            'TL_CHECKPOINT_INVALID',
+            `save() was called inside a gradient accumulation window (${epoch.accumulator.pending} of ${epoch.accumulator.k} micro-batches). Save after a batch whose event has stepped: true.`,
+          );
+        }
+        const sums = await epoch.average.snapshot();
+        const smooth = await epoch.smooth.snapshot();
+        const epochBatch = clock.epochBatch + 1;
+        fit = {
+          ...common,
+          epochsDone: clock.fitEpoch,
+          midEpoch: {
+            epochBatch,
+            epochStartRng: this.epochStartRng,
+            sums: sums.sums,
+            count: sums.count,
+            smoothAvg: smooth.avg,
+            smoothN: smooth.n,
+          },
+        };
+        time = { ...time, epochBatch };
+      }
+    }
+    const plugins: Record<string, { version: string | null; state: unknown }> = {};
+    for (const p of this.plugins) {
+      if (typeof p.state !== 'function') continue;
+      try {
+        plugins[p.name] = { version: p.version ?? null, state: p.state() };
+      } catch (cause) {
+        throw wrapHookError(cause, p.name, 'state', snapshotTime(clock));
+      }
+    }
+    const optimizer = await snapshotOptimizer(this.optimizer, this.weights);
+    try {
+      await writeTrainerCheckpoint(
+        dir,
+        {
+          format: TRAINER_FORMAT,
+          formatVersion: TRAINER_FORMAT_VERSION,
+          coreVersion: CORE_VERSION,
+          savedAt: new Date().toISOString(),
+          time,
+          rng: this.rng.getState(),
+          fit,
+          stopReason: this.lastStop,
+          history: this.allHistory,
+          hparams: this.store.getState(),
+          frozen: this.weights.filter((w) => !w.layerVariable.trainable).map((w) => w.name),
+          optimizer: optimizer.saved,
+          plugins,
+          loss: typeof this.lossSpec === 'string' ? this.lossSpec : null,
+        },
+        this.model,
+        optimizer.slots,
+      );
+    } finally {
+      tf.dispose(optimizer.owned);
+    }
+  }
+
+  /**
+   * A trainer restored from a checkpoint. The model is rebuilt from the saved topology unless you
+   * pass one; the optimizer is rebuilt from its saved type unless you pass one; loss functions,
+   * metrics and plugins are code, so pass them again (a string loss is remembered). The next
+   * `fit()` continues a fit the checkpoint was taken in.
+   */
+  static async load(dir: string, options: TrainerLoadOptions): Promise<Trainer> {
+    const contents = await readTrainerCheckpoint(dir);
+    let model: tf.LayersModel;
+    try {
+      model = options.model ?? (await tf.loadLayersModel(tf.io.fromMemory(contents.modelArtifacts)));
+    } finally {
+      tf.dispose([...Object.values(contents.weights), ...Object.values(contents.slots)] as tf.Tensor[]);
+    }
+    const loss = options.loss ?? (contents.json.loss as LossSpec | null) ?? undefined;
+    if (loss === undefined) {
+      throw new TensorloopError(
+        'TL_LOSS_UNKNOWN',
+        `${dir} was trained with a custom loss function, which a checkpoint cannot hold. Pass it again: Trainer.load(dir, { loss }).`,
+      );
+    }
+    const optimizer = options.optimizer ?? recreateOptimizer(contents.json.optimizer);
+    const trainer = new Trainer({ ...options, model, optimizer, loss });
+    trainer.pendingResume = await trainer.restoreFrom(dir);
+    return trainer;
+  }
+
+  /** Validate a checkpoint against this trainer, then apply it. Returns the fit to continue, if any. */
+  private async restoreFrom(dir: string): Promise<FitCheckpoint | undefined> {
+    const { json, weights, slots } = await readTrainerCheckpoint(dir);
+    try {
+      checkOptimizerCompatible(this.optimizer, json.optimizer);
+      const modelWeights = this.model.weights as unknown as (LayerVariableLike & { shape: number[] })[];
+      for (const lv of modelWeights) {
+        const saved = weights[lv.originalName];
+        if (!saved || !tf.util.arraysEqual(saved.shape, lv.shape)) {
+          throw new TensorloopError(
+            'TL_CHECKPOINT_INVALID',
+            `${dir} does not fit this model: weight "${lv.originalName}" ${saved ? `has shape [${saved.shape}] in the checkpoint but [${lv.shape}] in the model` : 'is missing from the checkpoint'}. Resume with the model architecture (and layer names) the checkpoint was saved from.`,
+          );
+        }
+      }
+      for (const name of Object.keys(json.plugins)) {
+        if (!this.plugins.some((p) => p.name === name)) {
+          this.logger.warn(
+            `the checkpoint holds state for plugin "${name}", which is not registered; it is ignored.`,
+          );
+        }
+      }
+      for (const lv of modelWeights)
+        (lv as unknown as { write(t: tf.Tensor): void }).write(weights[lv.originalName]!);
+      const frozen = new Set(json.frozen);
+      for (const w of this.weights) w.layerVariable.trainable = !frozen.has(w.name);
+      await restoreOptimizer(this.optimizer, this.weights, json.optimizer, slots);
+      this.store.setState(json.hparams);
+      Object.assign(this.clock, json.time);
+      this.rng.setState(json.rng);
+      this.allHistory.splice(0, this.allHistory.length, ...json.history);
+      this.lastStop = json.fit ? json.stopReason : undefined;
+      for (const p of this.plugins) {
+        const saved = json.plugins[p.name];
+        if (!saved || typeof p.loadState !== 'function') continue;
+        try {
+          p.loadState(saved.state as never, saved.version ?? undefined);
+        } catch (cause) {
+          throw wrapHookError(cause, p.name, 'loadState', snapshotTime(this.clock));
+        }
+      }
+      if (json.fit)
+        this.currentPlan = {
+          epochs: json.fit.epochs,
+          stepsPerEpoch: json.fit.batchesPerEpoch,
+          batchesPerEpoch: json.fit.batchesPerEpoch,
+          batchSize: undefined,
+        };
+      return json.fit;
+    } finally {
+      tf.dispose([...Object.values(weights), ...Object.values(slots)] as tf.Tensor[]);
+    }
   }
 
   /** The resolved plan, as text: plugin order, hook order per event, planned duration. */
@@ -455,19 +680,25 @@ export class Trainer {
   }
 
   private async dispatch<K extends CoreEventName>(hook: K, event: HookEvents[K]): Promise<RaisedSignal[]> {
-    return this.hooks.emit(hook, event);
+    return this.hooks.emit(hook, event, (r) => this.recordStop(r));
+  }
+
+  /** The first stop of a fit wins; recorded as soon as it is raised. */
+  private recordStop(r: RaisedSignal): void {
+    if (r.signal.signal !== 'stop') return;
+    this.lastStop ??= {
+      by: r.plugin,
+      message: r.signal.reason,
+      hook: r.hook,
+      time: snapshotTime(this.clock),
+    };
   }
 
   private applySignals(raised: readonly RaisedSignal[], state: SignalState): void {
     for (const r of raised) {
       if (r.signal.signal === 'stop') {
         state.stopFit = true;
-        this.lastStop ??= {
-          by: r.plugin,
-          message: r.signal.reason,
-          hook: r.hook,
-          time: snapshotTime(this.clock),
-        };
+        this.recordStop(r);
       } else if (r.signal.signal === 'stopEpoch') {
         state.stopEpoch = true;
       } else {
@@ -496,21 +727,28 @@ export class Trainer {
       stepsPerEpoch: number | undefined;
       validationBatchSize: number;
     },
+    resume: FitCheckpoint | undefined,
   ): Promise<FitResult> {
     const clock = this.clock;
-    clock.fitIndex += 1;
-    clock.fitEpoch = 0;
-    clock.fitStep = 0;
-    clock.epochBatch = 0;
-    clock.fraction = 0;
-    this.fitBatch = 0;
-    this.lastStop = undefined;
-    const fitHistory: EpochRecord[] = [];
+    if (resume) {
+      // Continue the fit the checkpoint was taken in: counters, stop and history are restored.
+      this.fitBatch = resume.fitBatch;
+    } else {
+      clock.fitIndex += 1;
+      clock.fitEpoch = 0;
+      clock.fitStep = 0;
+      clock.epochBatch = 0;
+      clock.fraction = 0;
+      this.fitBatch = 0;
+      this.lastStop = undefined;
+    }
+    const fitHistory: EpochRecord[] = this.allHistory.filter((h) => resume && h.fitIndex === clock.fitIndex);
     const plan = this.currentPlan!;
     let fitEndSent = false;
-    let epochsRun = 0;
+    let epochsRun = resume?.epochsDone ?? 0;
+    this.phase = 'busy';
     try {
-      const state: SignalState = { stopFit: false, stopEpoch: false, skipBatch: false };
+      const state: SignalState = { stopFit: this.lastStop !== undefined, stopEpoch: false, skipBatch: false };
       this.applySignals(
         await this.dispatch('onFitStart', {
           epochs: opts.epochs,
@@ -518,16 +756,21 @@ export class Trainer {
           batchSize: plan.batchSize,
           fitIndex: clock.fitIndex,
           hasValidation: validation !== undefined,
+          resumed: resume !== undefined,
         }),
         state,
       );
-      for (let fitEpoch = 0; fitEpoch < opts.epochs && !state.stopFit; fitEpoch++) {
+      for (let fitEpoch = resume?.epochsDone ?? 0; fitEpoch < opts.epochs && !state.stopFit; fitEpoch++) {
+        const midEpoch = fitEpoch === resume?.epochsDone ? resume.midEpoch : undefined;
         clock.fitEpoch = fitEpoch;
-        clock.epochBatch = 0;
+        clock.epochBatch = midEpoch?.epochBatch ?? 0;
         state.stopEpoch = false;
-        this.applySignals(await this.dispatch('onEpochStart', { epoch: clock.epoch, fitEpoch }), state);
+        if (!midEpoch) {
+          // (A mid-epoch resume continues an epoch whose start was already announced.)
+          this.applySignals(await this.dispatch('onEpochStart', { epoch: clock.epoch, fitEpoch }), state);
+        }
         if (state.stopFit) break;
-        const partial = await this.runEpoch(source, opts, state);
+        const partial = await this.runEpoch(source, opts, state, midEpoch);
         const logs: Logs = partial.logs;
         const stoppedMidEpoch = state.stopFit;
         if (validation && !stoppedMidEpoch) {
@@ -542,6 +785,7 @@ export class Trainer {
         const record: EpochRecord = { epoch: clock.epoch, fitIndex: clock.fitIndex, logs };
         this.allHistory.push(record);
         fitHistory.push(record);
+        this.phase = 'epochEnd';
         this.applySignals(
           await this.dispatch('onEpochEnd', {
             epoch: clock.epoch,
@@ -551,6 +795,7 @@ export class Trainer {
           }),
           state,
         );
+        this.phase = 'busy';
         clock.epoch += 1;
         clock.fitEpoch = fitEpoch + 1;
         epochsRun += 1;
@@ -563,6 +808,7 @@ export class Trainer {
       const completed = epochsRun === opts.epochs && this.lastStop === undefined;
       if (completed) clock.fraction = 1;
       fitEndSent = true;
+      this.phase = 'fitEnd';
       await this.dispatch('onFitEnd', {
         history: fitHistory,
         stopReason: this.lastStop,
@@ -619,6 +865,7 @@ export class Trainer {
     source: DataSource,
     opts: { batchSize: number; shuffle: boolean; stepsPerEpoch: number | undefined },
     state: SignalState,
+    resumeAt: FitCheckpoint['midEpoch'],
   ): Promise<{ logs: Logs; batches: number; cutShort: boolean }> {
     const average = new DeviceAverage(['loss', ...this.metrics.map((m) => m.name)]);
     const smooth = new SmoothedLoss(this.smoothing);
@@ -626,6 +873,14 @@ export class Trainer {
       this.accumulateBatches > 1 ? new GradientAccumulator(this.accumulateBatches) : undefined;
     let batches = 0;
     let cutShort = false;
+    if (resumeAt) {
+      // Replay the epoch's shuffle order and its running logs up to the checkpoint.
+      this.rng.setState(resumeAt.epochStartRng);
+      average.restore(resumeAt.sums, resumeAt.count);
+      smooth.restore(resumeAt.smoothAvg, resumeAt.smoothN);
+    }
+    this.epochStartRng = this.rng.getState();
+    this.epochState = { average, smooth, accumulator };
     try {
       const iterator = source.epoch({
         batchSize: opts.batchSize,
@@ -634,6 +889,11 @@ export class Trainer {
         batchesPerEpoch: opts.stepsPerEpoch,
       });
       for await (const pending of iterator) {
+        if (resumeAt && batches < resumeAt.epochBatch) {
+          pending.release(); // trained before the checkpoint
+          batches += 1;
+          continue;
+        }
         try {
           await this.runBatch(pending, average, smooth, state, accumulator);
         } finally {
@@ -662,6 +922,7 @@ export class Trainer {
       average.dispose();
       smooth.dispose();
       accumulator?.dispose();
+      this.epochState = undefined;
     }
   }
 
@@ -708,6 +969,7 @@ export class Trainer {
             logs![m.name] = values[i + 1]!;
           });
         }
+        this.phase = 'batchEnd';
         this.applySignals(
           await this.dispatch('onBatchEnd', {
             batch: batchIndex,
@@ -721,6 +983,7 @@ export class Trainer {
         );
       }
     } finally {
+      this.phase = 'busy';
       if (output) {
         output.values.dispose();
         output.loss.dispose();

@@ -1,0 +1,140 @@
+import { TensorloopError } from '../errors.js';
+import { definePlugin, type Plugin } from '../plugin.js';
+import { removeCheckpointDir } from './atomic-dir.js';
+import { isBetter, type MonitorMode, readMonitor, resolveMode } from './monitor.js';
+
+export interface CheckpointOptions {
+  /** The folder that holds `last/` and the `best-*` checkpoints. */
+  readonly dir: string;
+  /** Save every n epochs (default 1 unless `everySteps` is given). */
+  readonly everyEpochs?: number;
+  /** Save `last/` every n optimizer steps (mid-epoch resume points). */
+  readonly everySteps?: number;
+  /** A log key to keep the best checkpoints by (`val_loss`, `val_accuracy`, ...). */
+  readonly monitor?: string;
+  /** `auto`: accuracy-like keys are maximized, others minimized (Keras). */
+  readonly mode?: MonitorMode;
+  /** How many best checkpoints to keep (default 1 when `monitor` is set). */
+  readonly keepBest?: number;
+  /** Keep `last/`, overwritten at every save (default true). */
+  readonly keepLast?: boolean;
+  /** Plugin name; give several instances distinct names. Default `'checkpoint'`. */
+  readonly name?: string;
+}
+
+export interface BestCheckpoint {
+  readonly path: string;
+  readonly score: number;
+  readonly epoch: number;
+  readonly step: number;
+}
+
+export interface CheckpointState {
+  readonly best: BestCheckpoint[];
+  readonly lastPath: string | null;
+}
+
+export interface CheckpointApi {
+  /** The best checkpoint's directory (by `monitor`), or undefined before the first one. */
+  readonly bestPath: string | undefined;
+  /** The most recent `last/` checkpoint, or undefined before the first save. */
+  readonly lastPath: string | undefined;
+  /** Best checkpoints, best first. */
+  readonly best: readonly BestCheckpoint[];
+}
+
+function positiveInt(name: string, value: number | undefined): number | undefined {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 1)) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `checkpoint(): ${name} must be an integer ≥ 1; got ${value}.`,
+    );
+  }
+  return value;
+}
+
+const join = (dir: string, name: string) => `${dir.replace(/[\\/]+$/, '')}/${name}`;
+
+/**
+ * Save trainer checkpoints during training: `last/` every n epochs or steps, and the best k by a
+ * monitored log key. Runs after other plugins (`enforce: 'post'`) so that the logs and plugin state
+ * it saves are those of the finished epoch.
+ */
+export function checkpoint(options: CheckpointOptions): Plugin<'checkpoint'> {
+  if (typeof options?.dir !== 'string' || options.dir === '') {
+    throw new TensorloopError('TL_OPTION_INVALID', 'checkpoint(): dir must be a non-empty folder path.');
+  }
+  const everySteps = positiveInt('everySteps', options.everySteps);
+  const everyEpochs = positiveInt('everyEpochs', options.everyEpochs) ?? (everySteps ? undefined : 1);
+  const keepBest = positiveInt('keepBest', options.keepBest) ?? (options.monitor ? 1 : 0);
+  if (keepBest > 0 && !options.monitor) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      'checkpoint(): keepBest needs monitor (the log key to rank checkpoints by).',
+    );
+  }
+  const keepLast = options.keepLast ?? true;
+  const name = (options.name ?? 'checkpoint') as 'checkpoint';
+  const monitor = options.monitor;
+  const mode = monitor ? resolveMode(monitor, options.mode ?? 'auto') : 'min';
+  let best: BestCheckpoint[] = [];
+  let lastPath: string | undefined;
+
+  const api: CheckpointApi = {
+    get bestPath() {
+      return best[0]?.path;
+    },
+    get lastPath() {
+      return lastPath;
+    },
+    get best() {
+      return best;
+    },
+  };
+
+  return definePlugin({
+    name,
+    enforce: 'post',
+    api,
+    async onEpochEnd(ctx, event) {
+      if (everyEpochs === undefined || (event.fitEpoch + 1) % everyEpochs !== 0 || event.partial) return;
+      if (monitor && keepBest > 0) {
+        const score = readMonitor(event.logs, monitor, name);
+        const worst = best[best.length - 1];
+        if (
+          Number.isFinite(score) &&
+          (best.length < keepBest || (worst && isBetter(score, worst.score, mode)))
+        ) {
+          const entry: BestCheckpoint = {
+            path: join(options.dir, `best-epoch-${String(event.epoch).padStart(4, '0')}`),
+            score,
+            epoch: event.epoch,
+            step: ctx.time.step,
+          };
+          const ranked = [...best, entry].sort((a, b) =>
+            mode === 'min' ? a.score - b.score : b.score - a.score,
+          );
+          const dropped = ranked.slice(keepBest);
+          best = ranked.slice(0, keepBest);
+          await ctx.save(entry.path);
+          for (const d of dropped) await removeCheckpointDir(d.path);
+          ctx.logger.debug(`saved best ${monitor} = ${score} to ${entry.path}`);
+        }
+      }
+      if (keepLast) {
+        lastPath = join(options.dir, 'last');
+        await ctx.save(lastPath);
+      }
+    },
+    async onBatchEnd(ctx, event) {
+      if (!everySteps || !keepLast || !event.stepped || ctx.time.step % everySteps !== 0) return;
+      lastPath = join(options.dir, 'last');
+      await ctx.save(lastPath);
+    },
+    state: () => ({ best: best.map((b) => ({ ...b })), lastPath: lastPath ?? null }),
+    loadState(state) {
+      best = state.best.map((b) => ({ ...b }));
+      lastPath = state.lastPath ?? undefined;
+    },
+  });
+}

@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs';
+import { TensorloopError } from '../errors.js';
+import type { HyperparamStoreState } from '../hyperparams.js';
+import type { EpochRecord, StopReason } from '../plugin.js';
+import type { Time } from '../time.js';
+import { parseCheckpointJson, readCheckpointDir, writeCheckpointDir } from './atomic-dir.js';
+import { decodeModelArtifacts, encodeModelArtifacts } from './file-handler.js';
+import type { SavedOptimizer } from './optimizer-state.js';
+
+export const TRAINER_FILE = 'trainer.json';
+export const MODEL_DIR = 'model';
+export const OPTIMIZER_FILE = 'optimizer.bin';
+export const TRAINER_FORMAT = 'tensorloop-trainer';
+export const TRAINER_FORMAT_VERSION = 1;
+
+/** Where in a fit the checkpoint was taken, so a resume continues exactly there. */
+export interface FitCheckpoint {
+  readonly index: number;
+  readonly epochs: number;
+  /** Epochs of this fit completed before the resume point. */
+  readonly epochsDone: number;
+  readonly fitStep: number;
+  readonly fitBatch: number;
+  readonly batchesPerEpoch: number | undefined;
+  /** Set for a checkpoint taken inside an epoch (onBatchEnd). */
+  readonly midEpoch?: {
+    readonly epochBatch: number;
+    /** RNG state when the epoch drew its shuffle order. */
+    readonly epochStartRng: number;
+    /** Running sums of the epoch's logs so far and the smoothed-loss state. */
+    readonly sums: readonly number[];
+    readonly count: number;
+    readonly smoothAvg: number | undefined;
+    readonly smoothN: number;
+  };
+}
+
+export interface TrainerCheckpointJson {
+  readonly format: typeof TRAINER_FORMAT;
+  readonly formatVersion: number;
+  readonly coreVersion: string;
+  readonly savedAt: string;
+  readonly time: Time;
+  readonly rng: number;
+  /** Present when saved inside a fit that had not ended. */
+  readonly fit: FitCheckpoint | undefined;
+  readonly stopReason: StopReason | undefined;
+  readonly history: readonly EpochRecord[];
+  readonly hparams: HyperparamStoreState;
+  /** Weights that were frozen (trainable false). */
+  readonly frozen: readonly string[];
+  readonly optimizer: SavedOptimizer;
+  readonly optimizerWeights: readonly tf.io.WeightsManifestEntry[];
+  readonly plugins: Readonly<Record<string, { readonly version: string | null; readonly state: unknown }>>;
+  readonly loss: string | null;
+}
+
+export interface CheckpointContents {
+  readonly json: TrainerCheckpointJson;
+  /** Model weights by weight name (caller disposes). */
+  readonly weights: tf.NamedTensorMap;
+  /** Optimizer slots by `${weightName}/${slot}` (caller disposes). */
+  readonly slots: tf.NamedTensorMap;
+  readonly modelArtifacts: tf.io.ModelArtifacts;
+}
+
+/** Model topology + weights in tfjs format (loadable with tf.loadLayersModel and our file:// handler). */
+export async function modelFiles(model: tf.LayersModel): Promise<Record<string, Uint8Array | string>> {
+  let captured: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      captured = artifacts;
+      return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+    }),
+  );
+  const files = encodeModelArtifacts(captured!);
+  return Object.fromEntries(Object.entries(files).map(([name, bytes]) => [`${MODEL_DIR}/${name}`, bytes]));
+}
+
+export async function writeTrainerCheckpoint(
+  dir: string,
+  json: Omit<TrainerCheckpointJson, 'optimizerWeights'>,
+  model: tf.LayersModel,
+  slots: tf.NamedTensorMap,
+): Promise<void> {
+  const encoded = await tf.io.encodeWeights(slots);
+  const full: TrainerCheckpointJson = { ...json, optimizerWeights: encoded.specs };
+  let text: string;
+  try {
+    text = JSON.stringify(full);
+  } catch (cause) {
+    throw new TensorloopError(
+      'TL_CHECKPOINT_INVALID',
+      `The trainer state is not JSON-serializable (${(cause as Error).message}). Plugin state() must return plain JSON.`,
+      { cause },
+    );
+  }
+  await writeCheckpointDir(dir, {
+    ...(await modelFiles(model)),
+    [OPTIMIZER_FILE]: new Uint8Array(encoded.data),
+    [TRAINER_FILE]: text,
+  });
+}
+
+function checkJson(value: unknown, dir: string): TrainerCheckpointJson {
+  const json = value as Partial<TrainerCheckpointJson> | null;
+  if (!json || json.format !== TRAINER_FORMAT) {
+    throw new TensorloopError(
+      'TL_CHECKPOINT_INVALID',
+      `${dir} is not a tensorloop trainer checkpoint (${TRAINER_FILE} has no "format": "${TRAINER_FORMAT}"). To load a plain tfjs model use tf.loadLayersModel('file://${dir}/model/model.json').`,
+    );
+  }
+  if (typeof json.formatVersion !== 'number' || json.formatVersion > TRAINER_FORMAT_VERSION) {
+    throw new TensorloopError(
+      'TL_CHECKPOINT_INVALID',
+      `${dir} was written by a newer @tensorloop/core (trainer format ${json.formatVersion}; this version reads up to ${TRAINER_FORMAT_VERSION}). Upgrade @tensorloop/core.`,
+    );
+  }
+  return json as TrainerCheckpointJson;
+}
+
+/** Read and verify (checksums, format) a trainer checkpoint. Nothing is applied. */
+export async function readTrainerCheckpoint(dir: string): Promise<CheckpointContents> {
+  const files = await readCheckpointDir(dir);
+  const json = checkJson(parseCheckpointJson(files, TRAINER_FILE), dir);
+  const modelArtifacts = await decodeModelArtifacts(files, `${MODEL_DIR}/model.json`);
+  const weightData = modelArtifacts.weightData;
+  const weights =
+    modelArtifacts.weightSpecs && weightData
+      ? tf.io.decodeWeights(tf.io.CompositeArrayBuffer.join(weightData), modelArtifacts.weightSpecs)
+      : {};
+  const bin = files[OPTIMIZER_FILE];
+  if (!bin) {
+    throw new TensorloopError(
+      'TL_CHECKPOINT_CORRUPT',
+      `${dir} has no ${OPTIMIZER_FILE}; expected the optimizer state next to ${TRAINER_FILE}.`,
+    );
+  }
+  const buffer = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
+  const slots = tf.io.decodeWeights(buffer, [...json.optimizerWeights]);
+  return { json, weights, slots, modelArtifacts };
+}
