@@ -16,6 +16,8 @@ export interface PlanParts {
   readonly plan: FitPlanInfo | undefined;
   readonly time: Time;
   readonly backend: string;
+  /** Declared hyperparameter writers: `lr (group head): set by a, multiply by b`. */
+  readonly writers: readonly { plugin: string; name: string; mode: string; groups?: readonly string[] }[];
 }
 
 const HOOK_ORDER = [
@@ -74,7 +76,23 @@ export function describePlan(parts: PlanParts): string {
   lines.push(`plugins (resolved order): ${parts.plugins.length === 0 ? 'none' : ''}`);
   parts.plugins.forEach((p, i) => {
     lines.push(pluginLine(p, i));
+    let extra: string | readonly string[] = [];
+    try {
+      extra = p.describe?.() ?? [];
+    } catch (error) {
+      extra = [`(describe() failed: ${(error as Error)?.message ?? String(error)})`];
+    }
+    for (const line of typeof extra === 'string' ? [extra] : extra) lines.push(`       ${line}`);
   });
+  if (parts.writers.length) {
+    lines.push('hyperparameter writers:');
+    const byName = new Map<string, string[]>();
+    for (const w of parts.writers) {
+      const key = `${w.name}${w.groups ? ` (groups ${w.groups.join(', ')})` : ''}`;
+      byName.set(key, [...(byName.get(key) ?? []), `${w.mode} by ${w.plugin}`]);
+    }
+    for (const [key, who] of byName) lines.push(`  ${key}: ${who.join(', ')}`);
+  }
   const hooks = parts.hooks.hooks();
   if (hooks.length) {
     lines.push('hooks (who runs, in order):');

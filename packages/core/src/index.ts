@@ -119,6 +119,7 @@ export {
   Trainer,
   type TrainerLoadOptions,
   type TrainerOptions,
+  type TrainerSnapshot,
 } from './trainer.js';
 export type { TrainableWeight } from './variables.js';
 export { CORE_VERSION as version } from './version.js';

@@ -323,6 +323,8 @@ export interface PluginMeta<N extends string> {
   readonly needsBatchLogs?: boolean;
   /** Hyperparameters this plugin writes through `ctx.hparams.set`. */
   readonly hparams?: readonly HyperparamWriteDeclaration[];
+  /** Lines for `trainer.describe()` under this plugin (e.g. a schedule's start, peak and end). */
+  describe?(): string | readonly string[];
   /** What `ctx.plugin(name)` returns to other plugins. */
   readonly api?: ApiOf<N>;
   /** JSON-serializable state for checkpoints. */

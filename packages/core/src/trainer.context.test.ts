@@ -183,7 +183,12 @@ describe('trainer context', () => {
       optimizer: tf.train.adam(),
       plugins: [
         definePlugin({ name: 'late', enforce: 'post', onEpochEnd: () => {} }),
-        definePlugin({ name: 'early', onEpochEnd: () => {} }),
+        definePlugin({
+          name: 'early',
+          onEpochEnd: () => {},
+          hparams: [{ name: 'lr', mode: 'multiply' }],
+          describe: () => ['lr × 0.5 after epoch 3'],
+        }),
       ],
       log: 'silent',
     });
@@ -195,5 +200,7 @@ describe('trainer context', () => {
     expect(text).toContain('onEpochEnd: early → late');
     expect(text).toContain('2 epochs × 4 batches of 8');
     expect(text).toContain('67 parameters');
+    expect(text).toContain('       lr × 0.5 after epoch 3');
+    expect(text).toContain('  lr: multiply by early');
   });
 });

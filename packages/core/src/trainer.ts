@@ -13,6 +13,7 @@ import {
   readTrainerCheckpoint,
   TRAINER_FORMAT,
   TRAINER_FORMAT_VERSION,
+  type TrainerCheckpointJson,
   writeTrainerCheckpoint,
 } from './checkpoint/trainer-checkpoint.js';
 import {
@@ -116,6 +117,14 @@ export type TrainerLoadOptions = Omit<TrainerOptions, 'model' | 'optimizer' | 'l
   /** Required when the checkpoint was trained with a custom loss function. */
   readonly loss?: LossSpec;
 };
+
+/** An in-memory copy of a trainer's state (`trainer.snapshot()`); dispose it when done. */
+export interface TrainerSnapshot {
+  readonly json: Omit<TrainerCheckpointJson, 'optimizerWeights'>;
+  readonly weights: tf.NamedTensorMap;
+  readonly slots: tf.NamedTensorMap;
+  dispose(): void;
+}
 
 export interface FitResult {
   /** The logs of every epoch of this fit (all fits: `trainer.history`). */
@@ -480,11 +489,61 @@ export class Trainer {
    * `onEpochEnd` / `onBatchEnd` (the resume points of a running fit).
    */
   async save(dir: string): Promise<void> {
+    const state = await this.collectState();
+    try {
+      await writeTrainerCheckpoint(dir, state.json, this.model, state.slots);
+    } finally {
+      tf.dispose(state.owned);
+    }
+  }
+
+  /**
+   * An in-memory copy of everything `save()` writes (weights cloned on the device), to return to
+   * later with `restore()` — e.g. an LR range test that must leave the model as it found it.
+   * Dispose it when done.
+   */
+  async snapshot(): Promise<TrainerSnapshot> {
+    const state = await this.collectState();
+    const slots: tf.NamedTensorMap = {};
+    for (const [k, t] of Object.entries(state.slots)) slots[k] = tf.clone(t);
+    tf.dispose(state.owned);
+    const weights: tf.NamedTensorMap = {};
+    for (const w of this.model.weights) weights[w.originalName] = tf.clone(w.read());
+    let disposed = false;
+    return {
+      json: state.json,
+      weights,
+      slots,
+      dispose: () => {
+        if (disposed) return;
+        disposed = true;
+        tf.dispose([...Object.values(weights), ...Object.values(slots)] as tf.Tensor[]);
+      },
+    };
+  }
+
+  /** Return to a `snapshot()`: weights, optimizer state, time, RNG, hyperparameters, plugin state. */
+  async restore(snapshot: TrainerSnapshot): Promise<void> {
+    if (this.busy === 'fit' && this.phase !== 'fitEnd') {
+      throw new TensorloopError(
+        'TL_CHECKPOINT_INVALID',
+        'restore() cannot run while a fit is running; call it after fit() returns.',
+      );
+    }
+    await this.applyState(snapshot.json, snapshot.weights, snapshot.slots, 'the snapshot');
+  }
+
+  /** Everything a checkpoint holds, from the current state. `owned` tensors are the caller's to dispose. */
+  private async collectState(): Promise<{
+    json: Omit<TrainerCheckpointJson, 'optimizerWeights'>;
+    slots: tf.NamedTensorMap;
+    owned: tf.Tensor[];
+  }> {
     const inFit = this.busy === 'fit' && this.phase !== 'fitEnd';
     if (inFit && this.phase !== 'epochEnd' && this.phase !== 'batchEnd') {
       throw new TensorloopError(
         'TL_CHECKPOINT_INVALID',
-        'save() was called while a fit is running outside onEpochEnd/onBatchEnd. Checkpoints inside a fit are taken at epoch or batch ends (the points a resume can continue from); call it from those hooks or after fit() returns.',
+        'save() / snapshot() was called while a fit is running outside onEpochEnd/onBatchEnd. Checkpoints inside a fit are taken at epoch or batch ends (the points a resume can continue from); call it from those hooks or after fit() returns.',
       );
     }
     const clock = this.clock;
@@ -532,37 +591,32 @@ export class Trainer {
     for (const p of this.plugins) {
       if (typeof p.state !== 'function') continue;
       try {
-        plugins[p.name] = { version: p.version ?? null, state: p.state() };
+        plugins[p.name] = { version: p.version ?? null, state: structuredClone(p.state()) };
       } catch (cause) {
         throw wrapHookError(cause, p.name, 'state', snapshotTime(clock));
       }
     }
     const optimizer = await snapshotOptimizer(this.optimizer, this.weights);
-    try {
-      await writeTrainerCheckpoint(
-        dir,
-        {
-          format: TRAINER_FORMAT,
-          formatVersion: TRAINER_FORMAT_VERSION,
-          coreVersion: CORE_VERSION,
-          savedAt: new Date().toISOString(),
-          time,
-          rng: this.rng.getState(),
-          fit,
-          stopReason: this.lastStop,
-          history: this.allHistory,
-          hparams: this.store.getState(),
-          frozen: this.weights.filter((w) => !w.layerVariable.trainable).map((w) => w.name),
-          optimizer: optimizer.saved,
-          plugins,
-          loss: typeof this.lossSpec === 'string' ? this.lossSpec : null,
-        },
-        this.model,
-        optimizer.slots,
-      );
-    } finally {
-      tf.dispose(optimizer.owned);
-    }
+    return {
+      json: {
+        format: TRAINER_FORMAT,
+        formatVersion: TRAINER_FORMAT_VERSION,
+        coreVersion: CORE_VERSION,
+        savedAt: new Date().toISOString(),
+        time,
+        rng: this.rng.getState(),
+        fit,
+        stopReason: this.lastStop,
+        history: this.allHistory.map((h) => ({ ...h, logs: { ...h.logs } })),
+        hparams: this.store.getState(),
+        frozen: this.weights.filter((w) => !w.layerVariable.trainable).map((w) => w.name),
+        optimizer: optimizer.saved,
+        plugins,
+        loss: typeof this.lossSpec === 'string' ? this.lossSpec : null,
+      },
+      slots: optimizer.slots,
+      owned: optimizer.owned,
+    };
   }
 
   /**
@@ -596,54 +650,64 @@ export class Trainer {
   private async restoreFrom(dir: string): Promise<FitCheckpoint | undefined> {
     const { json, weights, slots } = await readTrainerCheckpoint(dir);
     try {
-      checkOptimizerCompatible(this.optimizer, json.optimizer);
-      const modelWeights = this.model.weights as unknown as (LayerVariableLike & { shape: number[] })[];
-      for (const lv of modelWeights) {
-        const saved = weights[lv.originalName];
-        if (!saved || !tf.util.arraysEqual(saved.shape, lv.shape)) {
-          throw new TensorloopError(
-            'TL_CHECKPOINT_INVALID',
-            `${dir} does not fit this model: weight "${lv.originalName}" ${saved ? `has shape [${saved.shape}] in the checkpoint but [${lv.shape}] in the model` : 'is missing from the checkpoint'}. Resume with the model architecture (and layer names) the checkpoint was saved from.`,
-          );
-        }
-      }
-      for (const name of Object.keys(json.plugins)) {
-        if (!this.plugins.some((p) => p.name === name)) {
-          this.logger.warn(
-            `the checkpoint holds state for plugin "${name}", which is not registered; it is ignored.`,
-          );
-        }
-      }
-      for (const lv of modelWeights)
-        (lv as unknown as { write(t: tf.Tensor): void }).write(weights[lv.originalName]!);
-      const frozen = new Set(json.frozen);
-      for (const w of this.weights) w.layerVariable.trainable = !frozen.has(w.name);
-      await restoreOptimizer(this.optimizer, this.weights, json.optimizer, slots);
-      this.store.setState(json.hparams);
-      Object.assign(this.clock, json.time);
-      this.rng.setState(json.rng);
-      this.allHistory.splice(0, this.allHistory.length, ...json.history);
-      this.lastStop = json.fit ? json.stopReason : undefined;
-      for (const p of this.plugins) {
-        const saved = json.plugins[p.name];
-        if (!saved || typeof p.loadState !== 'function') continue;
-        try {
-          p.loadState(saved.state as never, saved.version ?? undefined);
-        } catch (cause) {
-          throw wrapHookError(cause, p.name, 'loadState', snapshotTime(this.clock));
-        }
-      }
-      if (json.fit)
-        this.currentPlan = {
-          epochs: json.fit.epochs,
-          stepsPerEpoch: json.fit.batchesPerEpoch,
-          batchesPerEpoch: json.fit.batchesPerEpoch,
-          batchSize: undefined,
-        };
-      return json.fit;
+      return await this.applyState(json, weights, slots, dir);
     } finally {
       tf.dispose([...Object.values(weights), ...Object.values(slots)] as tf.Tensor[]);
     }
+  }
+
+  /** Validate saved state against this trainer, then apply it. Returns the fit to continue, if any. */
+  private async applyState(
+    json: Omit<TrainerCheckpointJson, 'optimizerWeights'>,
+    weights: tf.NamedTensorMap,
+    slots: tf.NamedTensorMap,
+    where: string,
+  ): Promise<FitCheckpoint | undefined> {
+    checkOptimizerCompatible(this.optimizer, json.optimizer);
+    const modelWeights = this.model.weights as unknown as (LayerVariableLike & { shape: number[] })[];
+    for (const lv of modelWeights) {
+      const saved = weights[lv.originalName];
+      if (!saved || !tf.util.arraysEqual(saved.shape, lv.shape)) {
+        throw new TensorloopError(
+          'TL_CHECKPOINT_INVALID',
+          `${where} does not fit this model: weight "${lv.originalName}" ${saved ? `has shape [${saved.shape}] in the checkpoint but [${lv.shape}] in the model` : 'is missing from the checkpoint'}. Resume with the model architecture (and layer names) the checkpoint was saved from.`,
+        );
+      }
+    }
+    for (const name of Object.keys(json.plugins)) {
+      if (!this.plugins.some((p) => p.name === name)) {
+        this.logger.warn(
+          `the checkpoint holds state for plugin "${name}", which is not registered; it is ignored.`,
+        );
+      }
+    }
+    for (const lv of modelWeights)
+      (lv as unknown as { write(t: tf.Tensor): void }).write(weights[lv.originalName]!);
+    const frozen = new Set(json.frozen);
+    for (const w of this.weights) w.layerVariable.trainable = !frozen.has(w.name);
+    await restoreOptimizer(this.optimizer, this.weights, json.optimizer, slots);
+    this.store.setState(json.hparams);
+    Object.assign(this.clock, json.time);
+    this.rng.setState(json.rng);
+    this.allHistory.splice(0, this.allHistory.length, ...json.history);
+    this.lastStop = json.fit ? json.stopReason : undefined;
+    for (const p of this.plugins) {
+      const saved = json.plugins[p.name];
+      if (!saved || typeof p.loadState !== 'function') continue;
+      try {
+        p.loadState(saved.state as never, saved.version ?? undefined);
+      } catch (cause) {
+        throw wrapHookError(cause, p.name, 'loadState', snapshotTime(this.clock));
+      }
+    }
+    if (json.fit)
+      this.currentPlan = {
+        epochs: json.fit.epochs,
+        stepsPerEpoch: json.fit.batchesPerEpoch,
+        batchesPerEpoch: json.fit.batchesPerEpoch,
+        batchSize: undefined,
+      };
+    return json.fit;
   }
 
   /** The resolved plan, as text: plugin order, hook order per event, planned duration. */
@@ -659,6 +723,7 @@ export class Trainer {
       plan: this.currentPlan,
       time: this.clock,
       backend: tf.getBackend(),
+      writers: this.store.writers(),
     });
   }
 

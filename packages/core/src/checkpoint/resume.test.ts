@@ -301,3 +301,40 @@ describe('checkpoint safety and loading', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 });
+
+describe('in-memory snapshot', () => {
+  test('restore() returns weights, optimizer state, time and plugin state to the snapshot', async () => {
+    let counter = 0;
+    const counting = definePlugin({
+      name: 'counting',
+      onEpochEnd: () => {
+        counter += 1;
+      },
+      state: () => ({ counter }),
+      loadState: (s) => {
+        counter = (s as { counter: number }).counter;
+      },
+    });
+    const t = new Trainer(options(adamw({ lr: 0.05 }), [counting]));
+    await t.fit(data, { epochs: 1, batchSize: 16 });
+    const snap = await t.snapshot();
+    const tensors = tf.memory().numTensors;
+    const weights = weightsOf(t.model);
+    const time = { ...t.time };
+    await t.fit(data, { epochs: 2, batchSize: 16 });
+    expect(counter).toBe(3);
+    await t.restore(snap);
+    expect(maxAbsDiff(weights, weightsOf(t.model))).toBe(0);
+    expect(t.time).toEqual(time);
+    expect(counter).toBe(1);
+    expect(t.history).toHaveLength(1);
+    // Training again from the snapshot gives what training from there gave the first time.
+    await t.fit(data, { epochs: 2, batchSize: 16 });
+    const again = weightsOf(t.model);
+    await t.restore(snap);
+    await t.fit(data, { epochs: 2, batchSize: 16 });
+    expect(maxAbsDiff(again, weightsOf(t.model))).toBe(0);
+    snap.dispose();
+    expect(tf.memory().numTensors).toBeLessThanOrEqual(tensors);
+  });
+});
