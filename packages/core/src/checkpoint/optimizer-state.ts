@@ -15,6 +15,11 @@ export type SavedOptimizer =
       readonly iterations: number;
       /** Slot kinds in the order tfjs lists them (`m`, `v` for Adam). */
       readonly slotKinds: readonly string[];
+      /**
+       * Adam's running beta powers, exactly as the optimizer holds them: tfjs's setWeights recomputes
+       * them with pow(), whose float32 rounding differs from the running product (a 1e-5 drift).
+       */
+      readonly accumulators?: Readonly<Record<string, number>>;
     };
 
 export interface EncodedOptimizer {
@@ -24,6 +29,9 @@ export interface EncodedOptimizer {
   /** Tensors created for the snapshot; dispose after encoding. */
   readonly owned: tf.Tensor[];
 }
+
+/** tfjs optimizer fields that carry state outside getWeights (Adam's beta powers). */
+const ACCUMULATOR_FIELDS = ['accBeta1', 'accBeta2'] as const;
 
 function splitSlotName(name: string): [string, string] | undefined {
   const cut = name.lastIndexOf('/');
@@ -44,7 +52,16 @@ export async function snapshotOptimizer(
     };
   }
   const byVariable = new Map(weights.map((w) => [w.variable.name, w.name]));
-  const list = await optimizer.getWeights();
+  let list: { name: string; tensor: tf.Tensor }[];
+  try {
+    list = await optimizer.getWeights();
+  } catch (cause) {
+    throw new TensorloopError(
+      'TL_CHECKPOINT_INVALID',
+      `tfjs ${optimizer.getClassName()} cannot export its state (${(cause as Error)?.message ?? cause}), so it cannot be checkpointed. Use a core optimizer (adam, adamw, sgd, rmsprop, adagrad) or another tfjs optimizer.`,
+      { cause },
+    );
+  }
   const slots: tf.NamedTensorMap = {};
   const slotKinds: string[] = [];
   let iterations = 0;
@@ -66,6 +83,11 @@ export async function snapshotOptimizer(
     if (!slotKinds.includes(parts[1])) slotKinds.push(parts[1]);
     slots[`${weight}/${parts[1]}`] = tensor; // live slot variable: read by encodeWeights, not disposed
   }
+  const accumulators: Record<string, number> = {};
+  for (const field of ACCUMULATOR_FIELDS) {
+    const v = (optimizer as unknown as Record<string, unknown>)[field];
+    if (v instanceof tf.Variable) accumulators[field] = (await v.data())[0]!;
+  }
   return {
     saved: {
       kind: 'tfjs',
@@ -73,6 +95,7 @@ export async function snapshotOptimizer(
       config: optimizer.getConfig(),
       iterations,
       slotKinds,
+      accumulators,
     },
     slots,
     owned,
@@ -134,6 +157,10 @@ export async function restoreOptimizer(
   }
   const old = await tfOptimizer.getWeights();
   await tfOptimizer.setWeights(list);
+  for (const [field, value] of Object.entries(saved.accumulators ?? {})) {
+    const v = (tfOptimizer as unknown as Record<string, unknown>)[field];
+    if (v instanceof tf.Variable) tf.tidy(() => v.assign(tf.scalar(value)));
+  }
   // setWeights wrapped each copy in a new variable sharing its data: our handles can go.
   tf.dispose(fresh);
   tf.dispose(old.map((w) => w.tensor));
