@@ -123,7 +123,15 @@ class TensorSource implements DataSource {
 
   async *epoch(options: EpochOptions): AsyncGenerator<PendingBatch, void, undefined> {
     const { batchSize, shuffle, rng } = options;
-    const order = shuffle ? tf.tensor1d(rng.permutation(this.size), 'int32') : undefined;
+    // Batches are cut with gather along an index order. Without shuffling, slices are cheaper on cpu
+    // (a view), but tfjs-backend-wasm's Slice copies the whole source out of the heap per call.
+    const byIndex = shuffle || tf.getBackend() === 'wasm';
+    const order = byIndex
+      ? tf.tensor1d(
+          shuffle ? rng.permutation(this.size) : Int32Array.from({ length: this.size }, (_, i) => i),
+          'int32',
+        )
+      : undefined;
     const { x, y } = this.tensors;
     try {
       const limit = options.batchesPerEpoch ?? this.batchesPerEpoch(batchSize);

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { DeviceAverage } from './accumulator.js';
 import type { DataSource } from './data.js';
+import { DeviceAverage } from './device-average.js';
 import type { ResolvedLoss } from './losses.js';
 import type { ResolvedMetric } from './metrics.js';
 import type { Logs } from './plugin.js';

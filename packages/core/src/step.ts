@@ -33,8 +33,6 @@ export interface StepDeps {
 export interface StepOutput {
   /** [loss, ...metrics] of this batch, before loss transforms (what logs report). Caller disposes. */
   readonly values: tf.Tensor1D;
-  /** The batch loss as a scalar the caller disposes. */
-  readonly loss: tf.Scalar;
   /** True when the optimizer stepped after this micro-batch. */
   readonly stepped: boolean;
 }
@@ -70,7 +68,7 @@ export function trainStep(
     if (trainable.length === 0) {
       const yPred = deps.forward(batch.x);
       kept = lossAndMetrics(deps, batch, yPred).values;
-      return { values: tf.stack(kept) as tf.Tensor1D, loss: kept[0]!, stepped: false };
+      return { values: tf.stack(kept) as tf.Tensor1D, stepped: false };
     }
     const { value: lossToDiff, grads } = tf.variableGrads(
       () => {
@@ -102,9 +100,8 @@ export function trainStep(
       optimizerStep(deps, named, lossToDiff);
     }
     const values = tf.stack(kept) as tf.Tensor1D;
-    const loss = tf.clone(kept[0]!);
     tf.dispose(kept);
-    return { values, loss, stepped };
+    return { values, stepped };
   });
 }
 

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import { GradientAccumulator } from './accumulation.js';
-import { DeviceAverage, SmoothedLoss } from './accumulator.js';
 import { registerFileSystemRouter } from './checkpoint/file-handler.js';
 import {
   checkOptimizerCompatible,
@@ -24,6 +23,7 @@ import {
   toDataSource,
 } from './data.js';
 import { describePlan } from './describe.js';
+import { EpochLog } from './epoch-log.js';
 import { TensorloopError } from './errors.js';
 import { evaluateSource } from './evaluation.js';
 import { makeFrozenBatchNormInfer, type ParameterInfo, setTrainable } from './freezing.js';
@@ -199,9 +199,7 @@ export class Trainer {
   /** Where the running fit is, for `save()`: only epoch and batch ends are resume points. */
   private phase: 'idle' | 'busy' | 'batchEnd' | 'epochEnd' | 'fitEnd' = 'idle';
   private epochStartRng = 0;
-  private epochState:
-    | { average: DeviceAverage; smooth: SmoothedLoss; accumulator: GradientAccumulator | undefined }
-    | undefined;
+  private epochState: { log: EpochLog; accumulator: GradientAccumulator | undefined } | undefined;
   /** A fit restored by `Trainer.load` that the next `fit()` continues. */
   private pendingResume: FitCheckpoint | undefined;
 
@@ -569,20 +567,12 @@ export class Trainer {
             `save() was called inside a gradient accumulation window (${epoch.accumulator.pending} of ${epoch.accumulator.k} micro-batches). Save after a batch whose event has stepped: true.`,
           );
         }
-        const sums = await epoch.average.snapshot();
-        const smooth = await epoch.smooth.snapshot();
+        const logState = await epoch.log.state();
         const epochBatch = clock.epochBatch + 1;
         fit = {
           ...common,
           epochsDone: clock.fitEpoch,
-          midEpoch: {
-            epochBatch,
-            epochStartRng: this.epochStartRng,
-            sums: sums.sums,
-            count: sums.count,
-            smoothAvg: smooth.avg,
-            smoothN: smooth.n,
-          },
+          midEpoch: { epochBatch, epochStartRng: this.epochStartRng, ...logState, sums: [...logState.sums] },
         };
         time = { ...time, epochBatch };
       }
@@ -932,8 +922,7 @@ export class Trainer {
     state: SignalState,
     resumeAt: FitCheckpoint['midEpoch'],
   ): Promise<{ logs: Logs; batches: number; cutShort: boolean }> {
-    const average = new DeviceAverage(['loss', ...this.metrics.map((m) => m.name)]);
-    const smooth = new SmoothedLoss(this.smoothing);
+    const log = new EpochLog(['loss', ...this.metrics.map((m) => m.name)], this.smoothing);
     const accumulator =
       this.accumulateBatches > 1 ? new GradientAccumulator(this.accumulateBatches) : undefined;
     let batches = 0;
@@ -941,11 +930,10 @@ export class Trainer {
     if (resumeAt) {
       // Replay the epoch's shuffle order and its running logs up to the checkpoint.
       this.rng.setState(resumeAt.epochStartRng);
-      average.restore(resumeAt.sums, resumeAt.count);
-      smooth.restore(resumeAt.smoothAvg, resumeAt.smoothN);
+      log.restore(resumeAt);
     }
     this.epochStartRng = this.rng.getState();
-    this.epochState = { average, smooth, accumulator };
+    this.epochState = { log, accumulator };
     try {
       const iterator = source.epoch({
         batchSize: opts.batchSize,
@@ -960,7 +948,7 @@ export class Trainer {
           continue;
         }
         try {
-          await this.runBatch(pending, average, smooth, state, accumulator);
+          await this.runBatch(pending, log, state, accumulator);
         } finally {
           pending.release();
         }
@@ -976,16 +964,10 @@ export class Trainer {
         this.clock.step += 1;
         this.clock.fitStep += 1;
       }
-      const smoothed = smooth.value();
-      try {
-        const logs = await average.read('', { smooth_loss: smoothed });
-        return { logs, batches, cutShort };
-      } finally {
-        smoothed?.dispose();
-      }
+      const logs = await log.read();
+      return { logs, batches, cutShort };
     } finally {
-      average.dispose();
-      smooth.dispose();
+      log.dispose();
       accumulator?.dispose();
       this.epochState = undefined;
     }
@@ -993,8 +975,7 @@ export class Trainer {
 
   private async runBatch(
     pending: PendingBatch,
-    average: DeviceAverage,
-    smooth: SmoothedLoss,
+    log: EpochLog,
     state: SignalState,
     accumulator: GradientAccumulator | undefined,
   ): Promise<void> {
@@ -1008,11 +989,14 @@ export class Trainer {
       );
     }
     let output: StepOutput | undefined;
+    let loss: tf.Scalar | undefined;
+    let trained = false;
+    let stepped = false;
     try {
       if (!state.skipBatch && !state.stopFit) {
         output = trainStep(this.stepDeps, pending, accumulator);
-        average.add(output.values, pending.size);
-        smooth.add(output.loss);
+        trained = true;
+        stepped = output.stepped;
         clock.sample += pending.size;
         if (output.stepped) {
           clock.step += 1;
@@ -1022,37 +1006,41 @@ export class Trainer {
       clock.batch += 1;
       this.fitBatch += 1;
       this.updateFraction();
-      if (this.hooks.has('onBatchEnd')) {
-        let logs: Logs | undefined;
-        if (
-          output &&
-          (this.needsBatchLogs || (this.logEvery !== undefined && clock.batch % this.logEvery === 0))
-        ) {
-          const values = await output.values.data();
+      const wantsEvent = this.hooks.has('onBatchEnd');
+      let logs: Logs | undefined;
+      if (output && wantsEvent) {
+        const row = output.values;
+        if (this.needsBatchLogs || (this.logEvery !== undefined && clock.batch % this.logEvery === 0)) {
+          const values = await row.data();
           logs = { loss: values[0]! };
           this.metrics.forEach((m, i) => {
             logs![m.name] = values[i + 1]!;
           });
         }
+        loss = tf.tidy(() => tf.reshape(tf.slice(row, 0, 1), [])) as tf.Scalar;
+      }
+      // The epoch log owns the row from here (read once at the epoch end; a checkpoint taken in
+      // onBatchEnd includes this batch).
+      if (output) log.add(output.values, pending.size);
+      output = undefined;
+      if (wantsEvent) {
         this.phase = 'batchEnd';
         this.applySignals(
           await this.dispatch('onBatchEnd', {
             batch: batchIndex,
             size: pending.size,
-            skipped: output === undefined,
-            stepped: output?.stepped ?? false,
+            skipped: !trained,
+            stepped,
             logs,
-            loss: output?.loss,
+            loss,
           }),
           state,
         );
       }
     } finally {
       this.phase = 'busy';
-      if (output) {
-        output.values.dispose();
-        output.loss.dispose();
-      }
+      output?.values.dispose();
+      loss?.dispose();
       clock.epochBatch = batchIndex + 1;
     }
   }

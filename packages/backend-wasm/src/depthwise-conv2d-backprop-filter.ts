@@ -1,0 +1,54 @@
+import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
+import { type PadAttr, release, runWasmKernel, transpose, view, type WasmBackend } from './kernel-utils.js';
+import { extractPatches, type WindowAttrs } from './patches.js';
+
+/**
+ * DepthwiseConv2dNativeBackpropFilter (filter gradient of depthwiseConv2d / separableConv2d),
+ * missing from tfjs-backend-wasm. Per input channel c: dW[:, c, :] = patches_cᵀ · dy_c, a batch
+ * of C matrix products `[taps, rows] × [rows, M]`.
+ */
+const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {
+  const wasm = backend as WasmBackend;
+  const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
+  const { strides, dilations, pad, dimRoundingMode, filterShape } = attrs as unknown as {
+    strides: [number, number] | number;
+    dilations: [number, number] | number;
+    pad: PadAttr;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterShape: [number, number, number, number];
+  };
+  const [filterHeight, filterWidth, channels, multiplier] = filterShape;
+  const info = backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number],
+    filterShape,
+    strides,
+    dilations,
+    pad,
+    dimRoundingMode,
+    true,
+  );
+  const rows = info.batchSize * info.outHeight * info.outWidth;
+  const taps = filterHeight * filterWidth;
+  const window: WindowAttrs = { strides, dilations, pad };
+  if (dimRoundingMode !== undefined) window.dimRoundingMode = dimRoundingMode;
+  const patches = extractPatches(wasm, x, info, window); // [rows, C, taps]
+  const patchesByChannel = transpose(wasm, view(patches, [rows, channels, taps]), [1, 2, 0]); // [C, taps, rows]
+  release(wasm, patches);
+  const dyByChannel = transpose(wasm, view(dy, [rows, channels, multiplier]), [1, 0, 2]); // [C, rows, M]
+  const product = runWasmKernel(
+    'BatchMatMul',
+    wasm,
+    { a: patchesByChannel, b: dyByChannel },
+    { transposeA: false, transposeB: false },
+  ); // [C, taps, M]
+  release(wasm, patchesByChannel, dyByChannel);
+  const dW = transpose(wasm, product, [1, 0, 2]); // [taps, C, M]
+  release(wasm, product);
+  return view(dW, [filterHeight, filterWidth, channels, multiplier]);
+};
+
+export const depthwiseConv2dNativeBackpropFilterConfig: KernelConfig = {
+  kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+  backendName: 'wasm',
+  kernelFunc: depthwiseConv2dNativeBackpropFilter,
+};

@@ -1,0 +1,92 @@
+import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import { batchMatMulConfig, fusedMatMulConfig } from './batch-matmul.js';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input.js';
+import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
+import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
+import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
+
+export interface KernelPatch {
+  kernelName: string;
+  kind: 'added' | 'replaced';
+  why: string;
+  config: () => KernelConfig;
+}
+
+export const KERNEL_PATCHES: readonly KernelPatch[] = [
+  {
+    kernelName: 'BatchMatMul',
+    kind: 'replaced',
+    why:
+      'transposed or batched operands (every dense backward pass) fell into a scalar loop 10-20x ' +
+      'slower than XNNPACK; now transposed explicitly and run by XNNPACK, batched x shared operands ' +
+      'folded into one product, large batched products run per entry',
+    config: batchMatMulConfig,
+  },
+  {
+    kernelName: '_FusedMatMul',
+    kind: 'replaced',
+    why:
+      'same slow path as BatchMatMul, where it also added a rank-1 bias at the wrong index; ' +
+      'same fix, so the bias is always applied by XNNPACK',
+    config: fusedMatMulConfig,
+  },
+  {
+    kernelName: 'Conv2DBackpropFilter',
+    kind: 'added',
+    why:
+      'missing (conv1d/conv2d/separableConv2d could not train); image patches (one XNNPACK depthwise ' +
+      'conv) times dy (one XNNPACK matMul)',
+    config: () => conv2dBackpropFilterConfig,
+  },
+  {
+    kernelName: 'Conv2DBackpropInput',
+    kind: 'replaced',
+    why: 'the original is a scalar loop; now an XNNPACK conv of the stride-spread dy with the flipped filter',
+    config: () => conv2dBackpropInputConfig,
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    kind: 'added',
+    why: 'missing (depthwiseConv2d/separableConv2d could not train); per-channel patches x dy',
+    config: () => depthwiseConv2dNativeBackpropFilterConfig,
+  },
+  {
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    kind: 'added',
+    why: 'missing; XNNPACK depthwise conv of the stride-spread dy with the flipped filter',
+    config: () => depthwiseConv2dNativeBackpropInputConfig,
+  },
+  {
+    kernelName: 'MaxPoolGrad',
+    kind: 'replaced',
+    why:
+      'the original starts each window at the smallest positive float, so windows of values <= 0 ' +
+      'send their gradient to the wrong pixel; now the first maximum, as on cpu',
+    config: () => maxPoolGradConfig,
+  },
+  {
+    kernelName: 'UnsortedSegmentSum',
+    kind: 'added',
+    why: 'missing (gather/embedding gradients); a scatter-add through the wasm ScatterNd kernel',
+    config: () => unsortedSegmentSumConfig,
+  },
+];
+
+const REGISTERED = Symbol.for('@tensorloop/backend-wasm/registered');
+
+/**
+ * Registers the training kernels for 'wasm' once per tfjs-core instance (a second copy of this
+ * package would otherwise wrap the already-patched matMul again).
+ */
+export function registerTrainingKernels(): void {
+  const registry = globalThis as { [REGISTERED]?: true };
+  if (registry[REGISTERED]) return;
+  const configs = KERNEL_PATCHES.map((patch) => patch.config());
+  for (const config of configs) {
+    if (getKernel(config.kernelName, 'wasm') !== undefined) unregisterKernel(config.kernelName, 'wasm');
+    registerKernel(config);
+  }
+  registry[REGISTERED] = true;
+}

@@ -1,0 +1,76 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { onBackend, randomValues, relativeError, sizeOf } from './test-helpers.js';
+
+interface PoolCase {
+  name: string;
+  x: [number, number, number, number];
+  filterSize: [number, number];
+  strides: [number, number];
+  pad: 'valid' | 'same' | number;
+  /** Round inputs to a few levels so windows contain ties. */
+  ties?: boolean;
+}
+
+const cases: PoolCase[] = [
+  { name: '2x2 stride 2 valid', x: [2, 8, 8, 3], filterSize: [2, 2], strides: [2, 2], pad: 'valid' },
+  { name: '3x3 stride 2 same', x: [2, 9, 7, 2], filterSize: [3, 3], strides: [2, 2], pad: 'same' },
+  {
+    name: '3x3 stride 1 same (overlapping)',
+    x: [1, 6, 6, 4],
+    filterSize: [3, 3],
+    strides: [1, 1],
+    pad: 'same',
+  },
+  { name: '2x3 stride (1,2) numeric pad', x: [2, 7, 8, 2], filterSize: [2, 3], strides: [1, 2], pad: 1 },
+  { name: 'ties', x: [2, 8, 8, 2], filterSize: [2, 2], strides: [2, 2], pad: 'valid', ties: true },
+];
+
+/** Inputs all ≤ 0: the case tfjs-backend-wasm's own MaxPoolGrad gets wrong. */
+function inputValues(c: PoolCase, negative: boolean): Float32Array {
+  const values = randomValues(sizeOf(c.x), 5);
+  return values.map((v) => {
+    const u = c.ties ? Math.round(v * 2) / 2 : v;
+    return negative ? -Math.abs(u) : u;
+  });
+}
+
+async function poolGrad(backend: 'cpu' | 'wasm', kind: 'max' | 'avg', c: PoolCase, negative: boolean) {
+  return onBackend(backend, async () => {
+    const x = tf.tensor4d(inputValues(c, negative), c.x);
+    const pool = (t: tf.Tensor4D) =>
+      kind === 'max'
+        ? tf.maxPool(t, c.filterSize, c.strides, c.pad)
+        : tf.avgPool(t, c.filterSize, c.strides, c.pad);
+    const weights = tf.tidy(() => tf.tensor(randomValues(sizeOf(pool(x).shape), 6), pool(x).shape));
+    const g = tf.grad((t: tf.Tensor) =>
+      pool(t as tf.Tensor4D)
+        .mul(weights)
+        .sum(),
+    )(x);
+    const values = await g.data();
+    tf.dispose([x, weights, g]);
+    return values;
+  });
+}
+
+describe('MaxPoolGrad on wasm equals cpu', () => {
+  it.each(cases)('$name, mixed-sign inputs', async (c) => {
+    const cpu = await poolGrad('cpu', 'max', c, false);
+    const wasm = await poolGrad('wasm', 'max', c, false);
+    expect(relativeError(wasm, cpu)).toBeLessThan(1e-6);
+  });
+  it.each(cases)('$name, inputs ≤ 0', async (c) => {
+    const cpu = await poolGrad('cpu', 'max', c, true);
+    const wasm = await poolGrad('wasm', 'max', c, true);
+    expect(relativeError(wasm, cpu)).toBeLessThan(1e-6);
+  });
+});
+
+describe('AvgPoolGrad on wasm (unpatched) equals cpu', () => {
+  it.each(cases)('$name', async (c) => {
+    const cpu = await poolGrad('cpu', 'avg', c, false);
+    const wasm = await poolGrad('wasm', 'avg', c, false);
+    expect(relativeError(wasm, cpu)).toBeLessThan(1e-4);
+  });
+});
