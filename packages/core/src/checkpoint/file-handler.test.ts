@@ -213,8 +213,8 @@ describe('fileSystemHandler', () => {
 describe('registerFileSystemRouter', () => {
   it('is idempotent: exactly one file:// save and load handler', () => {
     expect(registerFileSystemRouter()).toBe(false);
-    expect(tf.io.getSaveHandlers('file:///tmp/x')).toHaveLength(1);
-    expect(tf.io.getLoadHandlers('file:///tmp/x/model.json')).toHaveLength(1);
+    expect(tf.io.getSaveHandlers('file:///data/x')).toHaveLength(1);
+    expect(tf.io.getLoadHandlers('file:///data/x/model.json')).toHaveLength(1);
     expect(tf.io.getSaveHandlers('indexeddb://x')).toHaveLength(0);
   });
 
@@ -228,8 +228,8 @@ describe('registerFileSystemRouter', () => {
     });
 
     it("stands aside so that tfjs-node's handler is the only one", () => {
-      expect(tf.io.getSaveHandlers('file:///tmp/x')).toHaveLength(0);
-      expect(tf.io.getLoadHandlers('file:///tmp/x/model.json')).toHaveLength(0);
+      expect(tf.io.getSaveHandlers('file:///data/x')).toHaveLength(0);
+      expect(tf.io.getLoadHandlers('file:///data/x/model.json')).toHaveLength(0);
     });
   });
 });
