@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { HookRunner } from './hooks.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
-import type { FitPlanInfo, Plugin } from './plugin.js';
+import { CORE_EVENT_NAMES, type FitPlanInfo, type Plugin } from './plugin.js';
 import type { Time } from './time.js';
 import type { TrainableWeight } from './variables.js';
 
@@ -20,22 +20,14 @@ export interface PlanParts {
   readonly writers: readonly { plugin: string; name: string; mode: string; groups?: readonly string[] }[];
 }
 
-const HOOK_ORDER = [
-  'onFitStart',
-  'onEpochStart',
-  'onBatchStart',
+/** Hooks in the order a step and a fit meet them: lifecycle events with the step transforms inside. */
+const HOOK_ORDER: readonly string[] = [
+  ...CORE_EVENT_NAMES.slice(0, 3),
   'transformBatch',
   'transformLoss',
   'transformGradients',
   'afterOptimizerStep',
-  'onBatchEnd',
-  'onValidationStart',
-  'onValidationEnd',
-  'onEpochEnd',
-  'onFitEnd',
-  'onEvaluateStart',
-  'onEvaluateEnd',
-  'onException',
+  ...CORE_EVENT_NAMES.slice(3),
 ];
 
 function optimizerName(opt: AnyOptimizer): string {

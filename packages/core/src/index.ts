@@ -64,6 +64,7 @@ export {
   type Batch,
   type BatchEndEvent,
   type BatchStartEvent,
+  CORE_EVENT_NAMES,
   type CoreEventName,
   type CustomEventName,
   definePlugin,

@@ -143,18 +143,22 @@ export interface HookEvents {
   onException: ExceptionEvent;
 }
 
-export type CoreEventName =
-  | 'onFitStart'
-  | 'onEpochStart'
-  | 'onBatchStart'
-  | 'onBatchEnd'
-  | 'onValidationStart'
-  | 'onValidationEnd'
-  | 'onEpochEnd'
-  | 'onFitEnd'
-  | 'onEvaluateStart'
-  | 'onEvaluateEnd'
-  | 'onException';
+/** The core lifecycle events, in the order a fit meets them. */
+export const CORE_EVENT_NAMES = [
+  'onFitStart',
+  'onEpochStart',
+  'onBatchStart',
+  'onBatchEnd',
+  'onValidationStart',
+  'onValidationEnd',
+  'onEpochEnd',
+  'onFitEnd',
+  'onEvaluateStart',
+  'onEvaluateEnd',
+  'onException',
+] as const;
+
+export type CoreEventName = (typeof CORE_EVENT_NAMES)[number];
 
 /** Namespaced events declared by plugin packages: `'<namespace>:<event>'`. */
 export type CustomEventName = Extract<keyof HookEvents, `${string}:${string}`>;

@@ -36,18 +36,19 @@ import { type MetricSpec, type ResolvedMetric, resolveMetrics } from './metrics.
 import type { ParamMatcher, TensorloopOptimizer } from './optim/types.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
 import { orderPlugins } from './ordering.js';
-import type {
-  CoreEventName,
-  CustomEventName,
-  EpochRecord,
-  FitPlanInfo,
-  HookEvents,
-  HyperparamAccess,
-  Logs,
-  Plugin,
-  PluginApiMap,
-  StopReason,
-  TrainerContext,
+import {
+  CORE_EVENT_NAMES,
+  type CoreEventName,
+  type CustomEventName,
+  type EpochRecord,
+  type FitPlanInfo,
+  type HookEvents,
+  type HyperparamAccess,
+  type Logs,
+  type Plugin,
+  type PluginApiMap,
+  type StopReason,
+  type TrainerContext,
 } from './plugin.js';
 import { SeededRandom } from './rng.js';
 import {
@@ -143,19 +144,7 @@ interface SignalState {
   skipBatch: boolean;
 }
 
-const CORE_EVENTS: ReadonlySet<string> = new Set<CoreEventName>([
-  'onFitStart',
-  'onEpochStart',
-  'onBatchStart',
-  'onBatchEnd',
-  'onValidationStart',
-  'onValidationEnd',
-  'onEpochEnd',
-  'onFitEnd',
-  'onEvaluateStart',
-  'onEvaluateEnd',
-  'onException',
-]);
+const CORE_EVENTS: ReadonlySet<string> = new Set<string>(CORE_EVENT_NAMES);
 
 function requireInteger(name: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
