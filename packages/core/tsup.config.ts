@@ -1,4 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
+
+const { version } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 export default defineConfig({
   entry: ['src/index.ts'],
@@ -7,4 +12,5 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'es2022',
+  define: { __TENSORLOOP_CORE_VERSION__: JSON.stringify(version) },
 });

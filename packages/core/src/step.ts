@@ -99,7 +99,8 @@ export function trainStep(
     } else {
       optimizerStep(deps, named, lossToDiff);
     }
-    const values = tf.stack(kept) as tf.Tensor1D;
+    // One op: a reshape (no copy) when there is only the loss.
+    const values = (kept.length === 1 ? tf.reshape(kept[0]!, [1]) : tf.stack(kept)) as tf.Tensor1D;
     tf.dispose(kept);
     return { values, stepped };
   });
