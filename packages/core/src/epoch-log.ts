@@ -35,16 +35,19 @@ export class EpochLog {
     this.base = { sums: keys.map(() => 0), count: 0, smoothAvg: undefined, smoothN: 0 };
   }
 
-  /** Take ownership of one batch's row. */
+  /**
+   * Take ownership of one batch's row. Rows are folded before a new one is added, so the row just
+   * added stays valid until the next `add` (the batch-end event may still read it).
+   */
   add(row: tf.Tensor1D, batchSize: number): void {
-    this.rows.push(row);
-    this.sizes.push(batchSize);
     if (this.rows.length >= FOLD_EVERY) {
       const rows = this.rows;
       this.chunks.push(tf.stack(rows) as tf.Tensor2D);
       tf.dispose(rows);
       this.rows = [];
     }
+    this.rows.push(row);
+    this.sizes.push(batchSize);
   }
 
   /** Fold every pending row into the host state (one read-back). */

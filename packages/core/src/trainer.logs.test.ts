@@ -175,4 +175,29 @@ describe('logs', () => {
     expect(logs.meanPred).toBeCloseTo(1 / 3, 6); // softmax rows sum to 1
     expect(logs.maxProb).toBeCloseTo(expectedMax, 6);
   });
+
+  test('onBatchEnd: the device loss equals the host batch loss, is made only when read, and leaks nothing', async () => {
+    const { x, y } = classificationData(40);
+    const pairs: [number, number][] = [];
+    const reader = definePlugin({
+      name: 'reader',
+      needsBatchLogs: true,
+      onBatchEnd: async (_c, e) => {
+        pairs.push([(await e.loss!.data())[0]!, e.logs!.loss!]);
+      },
+    });
+    const trainer = new Trainer({
+      model: tinyClassifier(),
+      loss: 'categoricalCrossentropy',
+      optimizer: tf.train.sgd(0.1),
+      plugins: [reader],
+      log: 'silent',
+    });
+    await trainer.fit({ x, y }, { epochs: 1, batchSize: 10 });
+    const before = tf.memory().numTensors;
+    await trainer.fit({ x, y }, { epochs: 2, batchSize: 10 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(pairs).toHaveLength(12);
+    for (const [device, host] of pairs) expect(device).toBe(host);
+  });
 });

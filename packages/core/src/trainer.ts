@@ -997,8 +997,8 @@ export class Trainer {
       this.updateFraction();
       const wantsEvent = this.hooks.has('onBatchEnd');
       let logs: Logs | undefined;
-      if (output && wantsEvent) {
-        const row = output.values;
+      const row = output?.values;
+      if (row && wantsEvent) {
         if (this.needsBatchLogs || (this.logEvery !== undefined && clock.batch % this.logEvery === 0)) {
           const values = await row.data();
           logs = { loss: values[0]! };
@@ -1006,7 +1006,6 @@ export class Trainer {
             logs![m.name] = values[i + 1]!;
           });
         }
-        loss = tf.tidy(() => tf.reshape(tf.slice(row, 0, 1), [])) as tf.Scalar;
       }
       // The epoch log owns the row from here (read once at the epoch end; a checkpoint taken in
       // onBatchEnd includes this batch).
@@ -1021,7 +1020,11 @@ export class Trainer {
             skipped: !trained,
             stepped,
             logs,
-            loss,
+            // Made on first read only: most batch-end handlers never touch the device loss.
+            get loss() {
+              if (row && !loss) loss = tf.tidy(() => tf.reshape(tf.slice(row, 0, 1), [])) as tf.Scalar;
+              return loss;
+            },
           }),
           state,
         );
