@@ -1,6 +1,9 @@
 // Shared fixtures for this package's tests (not part of the public surface).
 import * as tf from '@tensorflow/tfjs';
+import { mnistTensors } from '@tensorloop/test-fixtures';
 import { definePlugin, type Plugin } from './plugin.js';
+
+export { maxAbsDiff, weightsOf } from '@tensorloop/test-fixtures';
 
 /** A small classifier with deterministic weights (seeded initializers). */
 export function tinyClassifier(
@@ -47,20 +50,6 @@ export function classificationData(
   });
 }
 
-export function weightsOf(model: tf.LayersModel): Float32Array[] {
-  return model.getWeights().map((w) => w.dataSync() as Float32Array);
-}
-
-export function maxAbsDiff(a: Float32Array[], b: Float32Array[]): number {
-  let m = 0;
-  a.forEach((arr, i) => {
-    arr.forEach((v, j) => {
-      m = Math.max(m, Math.abs(v - b[i]![j]!));
-    });
-  });
-  return m;
-}
-
 /** A plugin that records every lifecycle event it sees, as `hook:detail` strings. */
 export function recorder(name: string, log: string[]): Plugin {
   return definePlugin({
@@ -72,16 +61,7 @@ export function recorder(name: string, log: string[]): Plugin {
   });
 }
 
-interface MnistDigit {
-  readonly length: number;
-  set(start: number, end: number): { input: number[]; output: number[] }[];
-}
-
 /** `perClass` real digits of each class from the `mnist` package, in class order. */
 export async function mnistSubset(perClass: number, offset = 0): Promise<{ x: tf.Tensor2D; y: tf.Tensor2D }> {
-  const { createRequire } = await import('node:module');
-  const mnist = createRequire(import.meta.url)('mnist') as Record<string, MnistDigit>;
-  const rows: { input: number[]; output: number[] }[] = [];
-  for (let d = 0; d < 10; d++) rows.push(...mnist[d]!.set(offset, offset + perClass - 1));
-  return { x: tf.tensor2d(rows.map((r) => r.input)), y: tf.tensor2d(rows.map((r) => r.output)) };
+  return mnistTensors(perClass, offset);
 }

@@ -1,9 +1,10 @@
 // Fixtures for this package's tests (not part of the public surface).
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { definePlugin, type LogEntry, type Plugin, type StopReason, Trainer } from '@tensorloop/core';
 import { type EarlyStoppingApi, earlyStopping } from './early-stopping.js';
 import type { EarlyStoppingOptions } from './options.js';
+
+export { mnistTensors } from '@tensorloop/test-fixtures';
 
 /**
  * A plugin earlier in the order that writes scripted values into the epoch logs, by global epoch:
@@ -81,18 +82,6 @@ export async function runScripted(
   } finally {
     tf.dispose([data.x, data.y]);
   }
-}
-
-interface MnistDigit {
-  set(start: number, end: number): { input: number[]; output: number[] }[];
-}
-
-/** `perClass` real MNIST digits of each class (deterministic), as tensors. */
-export function mnistTensors(perClass: number, offset = 0): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  const mnist = createRequire(import.meta.url)('mnist') as Record<string, MnistDigit>;
-  const rows: { input: number[]; output: number[] }[] = [];
-  for (let d = 0; d < 10; d++) rows.push(...mnist[d]!.set(offset, offset + perClass - 1));
-  return { x: tf.tensor2d(rows.map((r) => r.input)), y: tf.tensor2d(rows.map((r) => r.output)) };
 }
 
 /** A small MNIST classifier with named layers and seeded initializers. */

@@ -1,7 +1,8 @@
 // Fixtures for this package's tests (not part of the public surface).
-import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs';
 import { definePlugin, type Plugin, type TensorloopOptimizer } from '@tensorloop/core';
+
+export { maxAbsDiff, mnistTensors } from '@tensorloop/test-fixtures';
 
 /** A small classifier with deterministic weights and named layers. */
 export function tinyClassifier(seed = 1, inputs = 4, classes = 3): tf.Sequential {
@@ -61,28 +62,6 @@ export function stepRecorder(
   return { plugin, rows };
 }
 
-interface MnistDigit {
-  set(start: number, end: number): { input: number[]; output: number[] }[];
-}
-
-/** `perClass` real MNIST digits of each class, from `offset` (deterministic). */
-export function mnistTensors(perClass: number, offset = 0): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  const mnist = createRequire(import.meta.url)('mnist') as Record<string, MnistDigit>;
-  const rows: { input: number[]; output: number[] }[] = [];
-  for (let d = 0; d < 10; d++) rows.push(...mnist[d]!.set(offset, offset + perClass - 1));
-  return { x: tf.tensor2d(rows.map((r) => r.input)), y: tf.tensor2d(rows.map((r) => r.output)) };
-}
-
 export function weightsOf(model: tf.LayersModel): number[][] {
   return model.getWeights().map((w) => Array.from(w.dataSync()));
-}
-
-export function maxAbsDiff(a: number[][], b: number[][]): number {
-  let m = 0;
-  a.forEach((arr, i) => {
-    arr.forEach((v, j) => {
-      m = Math.max(m, Math.abs(v - b[i]![j]!));
-    });
-  });
-  return m;
 }

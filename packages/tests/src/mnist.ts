@@ -1,14 +1,1 @@
-import { createRequire } from 'node:module';
-import * as tf from '@tensorflow/tfjs';
-
-interface MnistDigit {
-  set(start: number, end: number): { input: number[]; output: number[] }[];
-}
-
-/** `perClass` real digits of each class from the `mnist` package (deterministic), as tensors. */
-export function mnistTensors(perClass: number, offset = 0): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  const mnist = createRequire(import.meta.url)('mnist') as Record<string, MnistDigit>;
-  const rows: { input: number[]; output: number[] }[] = [];
-  for (let d = 0; d < 10; d++) rows.push(...mnist[d]!.set(offset, offset + perClass - 1));
-  return { x: tf.tensor2d(rows.map((r) => r.input)), y: tf.tensor2d(rows.map((r) => r.output)) };
-}
+export { mnistTensors } from '@tensorloop/test-fixtures';

@@ -1,0 +1,2 @@
+export { mnistTensors } from './mnist.js';
+export { maxAbsDiff, weightsOf } from './weights.js';
