@@ -114,4 +114,16 @@ describe('data adapters', () => {
     expect((junk as TensorloopError).code).toBe('TL_DATA_INVALID');
     expect((junk as TensorloopError).message).toContain('keys [a]');
   });
+
+  test('data that is not data at all is refused, and the trainer stays usable', async () => {
+    const t = make();
+    const e = await t.fit({ nope: true } as never, { epochs: 1 }).catch((err: unknown) => err);
+    expect((e as TensorloopError).code).toBe('TL_DATA_INVALID');
+    expect((e as TensorloopError).message).toContain('keys [nope]');
+    const r = await t.fit(classificationData(10), { epochs: 1, batchSize: 5 });
+    expect(r.time.step).toBe(2);
+    const e2 = await t.evaluate(42 as never).catch((err: unknown) => err);
+    expect((e2 as TensorloopError).code).toBe('TL_DATA_INVALID');
+    expect(await t.evaluate(classificationData(10))).toHaveProperty('loss');
+  });
 });

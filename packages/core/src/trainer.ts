@@ -402,12 +402,14 @@ export class Trainer {
       1,
     );
     this.enter('fit');
-    const source = toDataSource(data, 'Training data');
-    const validation =
-      options.validationData === undefined
-        ? undefined
-        : toDataSource(options.validationData, 'validationData');
+    let source: DataSource | undefined;
+    let validation: DataSource | undefined;
     try {
+      source = toDataSource(data, 'Training data');
+      validation =
+        options.validationData === undefined
+          ? undefined
+          : toDataSource(options.validationData, 'validationData');
       await this.preflight(source, 'training data', options.checkData ?? true);
       if (validation) await this.preflight(validation, 'validationData', options.checkData ?? true);
       let resume = this.pendingResume;
@@ -439,7 +441,7 @@ export class Trainer {
         resume,
       );
     } finally {
-      source.dispose();
+      source?.dispose();
       validation?.dispose();
       this.busy = undefined;
       this.phase = 'idle';
@@ -450,8 +452,9 @@ export class Trainer {
   async evaluate(data: DataInput, options: EvaluateOptions = {}): Promise<Logs> {
     const batchSize = requireInteger('batchSize', options.batchSize ?? 32, 1);
     this.enter('evaluate');
-    const source = toDataSource(data, 'Evaluation data');
+    let source: DataSource | undefined;
     try {
+      source = toDataSource(data, 'Evaluation data');
       await this.preflight(source, 'evaluation data', true);
       await this.dispatch('onEvaluateStart', {
         batchSize: source.kind === 'tensors' ? batchSize : undefined,
@@ -460,7 +463,7 @@ export class Trainer {
       await this.dispatch('onEvaluateEnd', { logs });
       return logs;
     } finally {
-      source.dispose();
+      source?.dispose();
       this.busy = undefined;
     }
   }
