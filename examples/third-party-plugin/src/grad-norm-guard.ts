@@ -1,0 +1,96 @@
+// A third-party plugin, as a package `tfjs-loop-plugin-grad-norm-guard` would publish it: it depends
+// on nothing but @tensorloop/core's public types and @tensorflow/tfjs.
+//
+// What it does: measures the global gradient norm every step (on the device), logs its epoch mean as
+// `grad_norm`, emits `gradGuard:spike` when a step's norm exceeds `spikeFactor` × the running mean,
+// and stops the fit at the end of the epoch in which the count reaches `maxSpikes`. Its counters
+// survive checkpoints (state/loadState).
+import * as tf from '@tensorflow/tfjs';
+import { definePlugin, type Plugin, stop } from '@tensorloop/core';
+
+export const NAME = 'tfjs-loop-plugin-grad-norm-guard';
+
+export interface GradNormGuardOptions {
+  /** A step whose norm exceeds this × the running mean counts as a spike. Default 10. */
+  readonly spikeFactor?: number;
+  /** Stop the fit after this many spikes. Default Infinity (never). */
+  readonly maxSpikes?: number;
+}
+
+export interface GradNormGuardState {
+  readonly spikes: number;
+  readonly meanNorm: number | null;
+  readonly steps: number;
+}
+
+export interface GradNormGuardApi {
+  /** Spikes seen so far (all fits). */
+  spikes(): number;
+}
+
+// Types this plugin adds to the core: its state and API by name, its custom event, its log key.
+declare module '@tensorloop/core' {
+  interface PluginStateMap {
+    'tfjs-loop-plugin-grad-norm-guard': GradNormGuardState;
+  }
+  interface PluginApiMap {
+    'tfjs-loop-plugin-grad-norm-guard': GradNormGuardApi;
+  }
+  interface HookEvents {
+    'gradGuard:spike': { readonly norm: number; readonly mean: number; readonly step: number };
+  }
+  interface Logs {
+    grad_norm?: number;
+  }
+}
+
+export function gradNormGuard(options: GradNormGuardOptions = {}): Plugin<typeof NAME> {
+  const spikeFactor = options.spikeFactor ?? 10;
+  const maxSpikes = options.maxSpikes ?? Number.POSITIVE_INFINITY;
+  let spikes = 0;
+  let meanNorm: number | undefined;
+  let steps = 0;
+  // Per-step norms stay on the device; one read-back per epoch (core's own discipline).
+  let pending: tf.Scalar[] = [];
+  let epochNorms: number[] = [];
+
+  return definePlugin({
+    name: NAME,
+    version: '1.0.0',
+    api: { spikes: () => spikes },
+    transformGradients(_ctx, grads) {
+      // Runs inside the step's tf.tidy: keep the norm so it outlives the step.
+      const squares = [...grads.values()].map((g) => tf.sum(tf.square(g)));
+      pending.push(tf.keep(tf.sqrt(tf.addN(squares)) as tf.Scalar));
+      return grads;
+    },
+    async onEpochEnd(ctx, event) {
+      if (pending.length === 0) return;
+      const stacked = tf.stack(pending);
+      const norms = Array.from(await stacked.data());
+      tf.dispose([stacked, ...pending]);
+      pending = [];
+      epochNorms = norms;
+      for (const norm of norms) {
+        steps += 1;
+        if (meanNorm !== undefined && norm > spikeFactor * meanNorm) {
+          spikes += 1;
+          await ctx.emit('gradGuard:spike', { norm, mean: meanNorm, step: steps });
+        }
+        meanNorm = meanNorm === undefined ? norm : meanNorm + (norm - meanNorm) / steps;
+      }
+      event.logs.grad_norm = epochNorms.reduce((a, b) => a + b, 0) / epochNorms.length;
+      if (spikes >= maxSpikes) return stop(`${spikes} gradient-norm spikes (> ${spikeFactor}× the mean)`);
+    },
+    onFitEnd() {
+      tf.dispose(pending);
+      pending = [];
+    },
+    state: () => ({ spikes, meanNorm: meanNorm ?? null, steps }),
+    loadState(state) {
+      spikes = state.spikes;
+      meanNorm = state.meanNorm ?? undefined;
+      steps = state.steps;
+    },
+  });
+}
