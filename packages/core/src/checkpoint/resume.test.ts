@@ -232,6 +232,32 @@ describe('checkpoint safety and loading', () => {
     expect(plain.layers.map((l) => l.name)).toEqual(['h', 'bn', 'o']);
   });
 
+  test('Trainer.load rebuilds a core optimizer with its param groups and continues exactly', async () => {
+    const dir = join(root, 'load-core');
+    const make = () =>
+      adamw({ lr: 0.05, noDecay: 'bias-and-norm', groups: [{ name: 'head', match: /^o\//, lr: 0.01 }] });
+    const straight = new Trainer(options(make(), []));
+    await straight.fit(data, { epochs: 4, batchSize: 16 });
+    const interrupt = definePlugin({
+      name: 'interrupt',
+      enforce: 'post',
+      after: ['checkpoint'],
+      onEpochEnd: (ctx) => (ctx.time.epoch === 1 ? stop('crash') : undefined),
+    });
+    await new Trainer(options(make(), [checkpoint({ dir }), interrupt])).fit(data, {
+      epochs: 4,
+      batchSize: 16,
+    });
+    const loaded = await Trainer.load(join(dir, 'last'), { log: 'silent', metrics: ['accuracy'], seed: 3 });
+    expect((loaded.optimizer as { type?: string }).type).toBe('adamw');
+    expect(loaded.paramGroups.map((g) => [g.name, g.hparams.lr, [...g.variables].sort()])).toEqual(
+      straight.paramGroups.map((g) => [g.name, g.hparams.lr, [...g.variables].sort()]),
+    );
+    await loaded.fit(data, { epochs: 4, batchSize: 16 });
+    expect(maxAbsDiff(weightsOf(loaded.model), weightsOf(straight.model))).toBeLessThan(1e-6);
+    expect(loaded.history.map((h) => h.logs.loss)).toEqual(straight.history.map((h) => h.logs.loss));
+  });
+
   test('checkpoint(): keeps the best k by a monitored key, mode auto, and exposes bestPath', async () => {
     const dir = join(root, 'best');
     const scores = [0.5, 0.3, 0.4, 0.2, 0.25];
