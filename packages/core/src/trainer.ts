@@ -1,20 +1,19 @@
 import * as tf from '@tensorflow/tfjs';
 import { GradientAccumulator } from './accumulation.js';
 import { registerFileSystemRouter } from './checkpoint/file-handler.js';
-import {
-  checkOptimizerCompatible,
-  restoreOptimizer,
-  snapshotOptimizer,
-} from './checkpoint/optimizer-state.js';
 import { recreateOptimizer } from './checkpoint/recreate-optimizer.js';
 import {
   type FitCheckpoint,
   readTrainerCheckpoint,
-  TRAINER_FORMAT,
-  TRAINER_FORMAT_VERSION,
-  type TrainerCheckpointJson,
   writeTrainerCheckpoint,
 } from './checkpoint/trainer-checkpoint.js';
+import {
+  applyTrainerState,
+  collectTrainerState,
+  type TrainerStateJson,
+  type TrainerStateParts,
+} from './checkpoint/trainer-state.js';
+import { type ContextHost, createContext, hparamView } from './context.js';
 import {
   type DataInput,
   type DataSource,
@@ -36,19 +35,16 @@ import { type MetricSpec, type ResolvedMetric, resolveMetrics } from './metrics.
 import type { ParamMatcher, TensorloopOptimizer } from './optim/types.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
 import { orderPlugins } from './ordering.js';
-import {
-  CORE_EVENT_NAMES,
-  type CoreEventName,
-  type CustomEventName,
-  type EpochRecord,
-  type FitPlanInfo,
-  type HookEvents,
-  type HyperparamAccess,
-  type Logs,
-  type Plugin,
-  type PluginApiMap,
-  type StopReason,
-  type TrainerContext,
+import type {
+  CoreEventName,
+  EpochRecord,
+  FitPlanInfo,
+  HookEvents,
+  HyperparamAccess,
+  Logs,
+  Plugin,
+  StopReason,
+  TrainerContext,
 } from './plugin.js';
 import { SeededRandom } from './rng.js';
 import {
@@ -60,8 +56,7 @@ import {
 } from './step.js';
 import { fractionOf, initialTime, type MutableTime, snapshotTime, type Time } from './time.js';
 import { checkFinite, checkShapes } from './validate.js';
-import { collectTrainableWeights, type LayerVariableLike, type TrainableWeight } from './variables.js';
-import { CORE_VERSION } from './version.js';
+import { collectTrainableWeights, type TrainableWeight } from './variables.js';
 
 export interface TrainerOptions {
   readonly model: tf.LayersModel;
@@ -121,7 +116,7 @@ export type TrainerLoadOptions = Omit<TrainerOptions, 'model' | 'optimizer' | 'l
 
 /** An in-memory copy of a trainer's state (`trainer.snapshot()`); dispose it when done. */
 export interface TrainerSnapshot {
-  readonly json: Omit<TrainerCheckpointJson, 'optimizerWeights'>;
+  readonly json: TrainerStateJson;
   readonly weights: tf.NamedTensorMap;
   readonly slots: tf.NamedTensorMap;
   dispose(): void;
@@ -143,8 +138,6 @@ interface SignalState {
   stopEpoch: boolean;
   skipBatch: boolean;
 }
-
-const CORE_EVENTS: ReadonlySet<string> = new Set<string>(CORE_EVENT_NAMES);
 
 function requireInteger(name: string, value: unknown, min: number): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
@@ -328,64 +321,39 @@ export class Trainer {
 
   /** The context a plugin's hooks receive (one per plugin, so its logger is prefixed). */
   contextFor(self: string): TrainerContext {
-    const cached = this.contexts.get(self);
-    if (cached) return cached;
+    let ctx = this.contexts.get(self);
+    if (!ctx) {
+      ctx = createContext(this.contextHost, self);
+      this.contexts.set(self, ctx);
+    }
+    return ctx;
+  }
+
+  /** Live views of this trainer for the plugin contexts. */
+  private get contextHost(): ContextHost {
     const trainer = this;
-    const ctx: TrainerContext = {
+    return {
       get time() {
         return trainer.clock;
       },
-      get model() {
-        return trainer.model;
-      },
-      get optimizer() {
-        return trainer.optimizer;
-      },
-      logger: this.logHub.for(self),
+      model: this.model,
+      optimizer: this.optimizer,
       get plan() {
         return trainer.currentPlan;
       },
-      get history() {
-        return trainer.allHistory;
-      },
+      history: this.allHistory,
       get stopReason() {
         return trainer.lastStop;
       },
-      self,
-      hparams: hparamView(this.store, self),
-      freeze: (pattern) => trainer.freeze(pattern),
-      unfreeze: (pattern) => trainer.unfreeze(pattern),
-      parameters: () => trainer.parameters(),
-      save: (dir) => trainer.save(dir),
-      plugin<N extends keyof PluginApiMap>(name: N): PluginApiMap[N] {
-        const found = trainer.plugins.find((p) => p.name === name);
-        if (!found) {
-          throw new TensorloopError(
-            'TL_PLUGIN_NOT_FOUND',
-            `"${self}" asked for plugin "${String(name)}", which is not registered (registered: ${
-              trainer.plugins.map((p) => p.name).join(', ') || 'none'
-            }). Add it to plugins: [...], or declare it in dependencies so this is caught at construction.`,
-            { plugin: self },
-          );
-        }
-        return found.api as PluginApiMap[N];
-      },
-      hasPlugin(name: string): boolean {
-        return trainer.plugins.some((p) => p.name === name);
-      },
-      async emit<E extends CustomEventName>(name: E, event: HookEvents[E]): Promise<void> {
-        if (CORE_EVENTS.has(name) || !String(name).includes(':')) {
-          throw new TensorloopError(
-            'TL_EVENT_INVALID',
-            `"${self}" tried to emit "${String(name)}". Plugins may emit only namespaced events ("<namespace>:<event>") declared in HookEvents; core events are fired by the trainer.`,
-            { plugin: self },
-          );
-        }
-        await trainer.hooks.emit(name, event);
-      },
+      plugins: this.plugins,
+      store: this.store,
+      logger: (self) => this.logHub.for(self),
+      emit: (name, event) => this.hooks.emit(name as keyof HookEvents, event as never),
+      freeze: (pattern) => this.freeze(pattern),
+      unfreeze: (pattern) => this.unfreeze(pattern),
+      parameters: () => this.parameters(),
+      save: (dir) => this.save(dir),
     };
-    this.contexts.set(self, ctx);
-    return ctx;
   }
 
   /** Train. Time continues from earlier fits on this trainer. */
@@ -524,11 +492,7 @@ export class Trainer {
   }
 
   /** Everything a checkpoint holds, from the current state. `owned` tensors are the caller's to dispose. */
-  private async collectState(): Promise<{
-    json: Omit<TrainerCheckpointJson, 'optimizerWeights'>;
-    slots: tf.NamedTensorMap;
-    owned: tf.Tensor[];
-  }> {
+  private async collectState(): ReturnType<typeof collectTrainerState> {
     const inFit = this.busy === 'fit' && this.phase !== 'fitEnd';
     if (inFit && this.phase !== 'epochEnd' && this.phase !== 'batchEnd') {
       throw new TensorloopError(
@@ -569,35 +533,21 @@ export class Trainer {
         time = { ...time, epochBatch };
       }
     }
-    const plugins: Record<string, { version: string | null; state: unknown }> = {};
-    for (const p of this.plugins) {
-      if (typeof p.state !== 'function') continue;
-      try {
-        plugins[p.name] = { version: p.version ?? null, state: structuredClone(p.state()) };
-      } catch (cause) {
-        throw wrapHookError(cause, p.name, 'state', snapshotTime(clock));
-      }
-    }
-    const optimizer = await snapshotOptimizer(this.optimizer, this.weights);
+    return collectTrainerState(this.stateParts(), { time, fit, stopReason: this.lastStop });
+  }
+
+  private stateParts(): TrainerStateParts {
     return {
-      json: {
-        format: TRAINER_FORMAT,
-        formatVersion: TRAINER_FORMAT_VERSION,
-        coreVersion: CORE_VERSION,
-        savedAt: new Date().toISOString(),
-        time,
-        rng: this.rng.getState(),
-        fit,
-        stopReason: this.lastStop,
-        history: this.allHistory.map((h) => ({ ...h, logs: { ...h.logs } })),
-        hparams: this.store.getState(),
-        frozen: this.weights.filter((w) => !w.layerVariable.trainable).map((w) => w.name),
-        optimizer: optimizer.saved,
-        plugins,
-        loss: typeof this.lossSpec === 'string' ? this.lossSpec : null,
-      },
-      slots: optimizer.slots,
-      owned: optimizer.owned,
+      model: this.model,
+      optimizer: this.optimizer,
+      weights: this.weights,
+      plugins: this.plugins,
+      store: this.store,
+      rng: this.rng,
+      clock: this.clock,
+      history: this.allHistory,
+      loss: typeof this.lossSpec === 'string' ? this.lossSpec : null,
+      logger: this.logger,
     };
   }
 
@@ -640,56 +590,22 @@ export class Trainer {
 
   /** Validate saved state against this trainer, then apply it. Returns the fit to continue, if any. */
   private async applyState(
-    json: Omit<TrainerCheckpointJson, 'optimizerWeights'>,
+    json: TrainerStateJson,
     weights: tf.NamedTensorMap,
     slots: tf.NamedTensorMap,
     where: string,
   ): Promise<FitCheckpoint | undefined> {
-    checkOptimizerCompatible(this.optimizer, json.optimizer);
-    const modelWeights = this.model.weights as unknown as (LayerVariableLike & { shape: number[] })[];
-    for (const lv of modelWeights) {
-      const saved = weights[lv.originalName];
-      if (!saved || !tf.util.arraysEqual(saved.shape, lv.shape)) {
-        throw new TensorloopError(
-          'TL_CHECKPOINT_INVALID',
-          `${where} does not fit this model: weight "${lv.originalName}" ${saved ? `has shape [${saved.shape}] in the checkpoint but [${lv.shape}] in the model` : 'is missing from the checkpoint'}. Resume with the model architecture (and layer names) the checkpoint was saved from.`,
-        );
-      }
-    }
-    for (const name of Object.keys(json.plugins)) {
-      if (!this.plugins.some((p) => p.name === name)) {
-        this.logger.warn(
-          `the checkpoint holds state for plugin "${name}", which is not registered; it is ignored.`,
-        );
-      }
-    }
-    for (const lv of modelWeights)
-      (lv as unknown as { write(t: tf.Tensor): void }).write(weights[lv.originalName]!);
-    const frozen = new Set(json.frozen);
-    for (const w of this.weights) w.layerVariable.trainable = !frozen.has(w.name);
-    await restoreOptimizer(this.optimizer, this.weights, json.optimizer, slots);
-    this.store.setState(json.hparams);
-    Object.assign(this.clock, json.time);
-    this.rng.setState(json.rng);
-    this.allHistory.splice(0, this.allHistory.length, ...json.history);
-    this.lastStop = json.fit ? json.stopReason : undefined;
-    for (const p of this.plugins) {
-      const saved = json.plugins[p.name];
-      if (!saved || typeof p.loadState !== 'function') continue;
-      try {
-        p.loadState(saved.state as never, saved.version ?? undefined);
-      } catch (cause) {
-        throw wrapHookError(cause, p.name, 'loadState', snapshotTime(this.clock));
-      }
-    }
-    if (json.fit)
+    const { fit, stopReason } = await applyTrainerState(this.stateParts(), json, weights, slots, where);
+    this.lastStop = stopReason;
+    if (fit) {
       this.currentPlan = {
-        epochs: json.fit.epochs,
-        stepsPerEpoch: json.fit.batchesPerEpoch,
-        batchesPerEpoch: json.fit.batchesPerEpoch,
+        epochs: fit.epochs,
+        stepsPerEpoch: fit.batchesPerEpoch,
+        batchesPerEpoch: fit.batchesPerEpoch,
         batchSize: undefined,
       };
-    return json.fit;
+    }
+    return fit;
   }
 
   /** The resolved plan, as text: plugin order, hook order per event, planned duration. */
@@ -1039,17 +955,6 @@ export class Trainer {
       clock.epochBatch = batchIndex + 1;
     }
   }
-}
-
-function hparamView(store: HyperparamStore, by: string): HyperparamAccess {
-  return {
-    get: (name, scope) => store.get(name, scope ?? {}),
-    set: (name, value, options) => store.set(name, value, { ...(options ?? {}), by }),
-    explain: (name, scope) => store.explain(name, scope ?? {}),
-    has: (name, scope) => store.has(name, scope ?? {}),
-    names: () => store.names(),
-    groups: (name) => store.groups(name),
-  };
 }
 
 function checkClip(clip: GradientClipOptions): GradientClipOptions {
