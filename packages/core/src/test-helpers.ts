@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mnistTensors } from '@tensorloop/test-fixtures';
 import { definePlugin, type Plugin } from './plugin.js';
 
-export { maxAbsDiff, weightsOf } from '@tensorloop/test-fixtures';
+export { classificationData, maxAbsDiff, weightsOf } from '@tensorloop/test-fixtures';
 
 /** A small classifier with deterministic weights (seeded initializers). */
 export function tinyClassifier(
@@ -33,21 +33,6 @@ export function cloneModel(model: tf.LayersModel, build: () => tf.LayersModel): 
   const copy = build();
   copy.setWeights(model.getWeights().map((w) => w.clone()));
   return copy;
-}
-
-/** Deterministic classification data: a seeded random x and labels from a fixed rule. */
-export function classificationData(
-  n: number,
-  inputs = 4,
-  classes = 3,
-  seed = 7,
-): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  return tf.tidy(() => {
-    const x = tf.randomNormal([n, inputs], 0, 1, 'float32', seed) as tf.Tensor2D;
-    const w = tf.randomNormal([inputs, classes], 0, 1, 'float32', seed + 1);
-    const labels = tf.argMax(tf.matMul(x, w), 1);
-    return { x, y: tf.oneHot(labels, classes).toFloat() as tf.Tensor2D };
-  });
 }
 
 /** A plugin that records every lifecycle event it sees, as `hook:detail` strings. */

@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { definePlugin, type Plugin, type TensorloopOptimizer } from '@tensorloop/core';
 
-export { maxAbsDiff, mnistTensors } from '@tensorloop/test-fixtures';
+export { classificationData, maxAbsDiff, mnistTensors } from '@tensorloop/test-fixtures';
 
 /** A small classifier with deterministic weights and named layers. */
 export function tinyClassifier(seed = 1, inputs = 4, classes = 3): tf.Sequential {
@@ -22,21 +22,6 @@ export function tinyClassifier(seed = 1, inputs = 4, classes = 3): tf.Sequential
         kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
       }),
     ],
-  });
-}
-
-/** Deterministic classification data (a fixed linear rule on seeded inputs). */
-export function classificationData(
-  n: number,
-  inputs = 4,
-  classes = 3,
-  seed = 7,
-): { x: tf.Tensor2D; y: tf.Tensor2D } {
-  return tf.tidy(() => {
-    const x = tf.randomNormal([n, inputs], 0, 1, 'float32', seed) as tf.Tensor2D;
-    const w = tf.randomNormal([inputs, classes], 0, 1, 'float32', seed + 1);
-    const labels = tf.argMax(tf.matMul(x, w), 1);
-    return { x, y: tf.oneHot(labels, classes).toFloat() as tf.Tensor2D };
   });
 }
 
