@@ -4,9 +4,9 @@
 // What it does: measures the global gradient norm every step (on the device), logs its epoch mean as
 // `grad_norm`, emits `gradGuard:spike` when a step's norm exceeds `spikeFactor` × the running mean,
 // and stops the fit at the end of the epoch in which the count reaches `maxSpikes`. Its counters
-// survive checkpoints (state/loadState).
+// survive checkpoints (state, parseState to check what a checkpoint file holds, loadState).
 import * as tf from '@tensorflow/tfjs';
-import { definePlugin, type Plugin, stop } from '@tensorloop/core';
+import { definePlugin, type Plugin, readState, stop } from '@tensorloop/core';
 
 export const NAME = 'tfjs-loop-plugin-grad-norm-guard';
 
@@ -87,6 +87,17 @@ export function gradNormGuard(options: GradNormGuardOptions = {}): Plugin<typeof
       pending = [];
     },
     state: () => ({ spikes, meanNorm: meanNorm ?? null, steps }),
+    // A checkpoint is a file: check it field by field (a bad one fails with TL_CHECKPOINT_INVALID
+    // naming this plugin and the field) before loadState trusts it. State that holds tensors
+    // (an EMA, best weights) returns them from stateTensors() instead of putting them in the JSON.
+    parseState(saved) {
+      const s = readState(saved, NAME);
+      return {
+        spikes: s.integer('spikes', { min: 0 }),
+        meanNorm: s.number('meanNorm', { nullable: true }),
+        steps: s.integer('steps', { min: 0 }),
+      };
+    },
     loadState(state) {
       spikes = state.spikes;
       meanNorm = state.meanNorm ?? undefined;

@@ -1,11 +1,12 @@
 import { TensorloopError } from './errors.js';
-import type {
-  HookEvents,
-  ObjectHook,
-  Plugin,
-  StepTransformName,
-  StepTransforms,
-  TrainerContext,
+import {
+  HOOK_KINDS,
+  type HookEvents,
+  type ObjectHook,
+  type Plugin,
+  type StepTransformName,
+  type StepTransforms,
+  type TrainerContext,
 } from './plugin.js';
 import { isSignal, SIGNALS_ALLOWED, type Signal } from './signals.js';
 import type { Time } from './time.js';
@@ -51,7 +52,10 @@ export function wrapHookError(cause: unknown, plugin: string, hook: string, time
 
 /**
  * Handler lists per hook, resolved once from the ordered plugins (per-hook `order` refines the
- * plugin order for that hook only), and the dispatch of events and step transforms.
+ * plugin order for that hook only), and the four dispatch kinds (`HOOK_KINDS` in `plugin.ts` says
+ * which core hook is which): `emit` (async, may return signals), `emitIsolated` (async, the error
+ * path: failures are reported, the rest still run), `transform` (sync waterfall in the step),
+ * `notify` (sync, no return value).
  */
 export class HookRunner {
   private readonly handlers = new Map<string, HandlerEntry<AnyFn>[]>();
@@ -108,7 +112,7 @@ export class HookRunner {
   }
 
   /**
-   * Await every handler of a lifecycle or custom event in order. Every plugin sees the event; the
+   * `emit`: await every handler of a lifecycle or custom event in order. Every plugin sees the event; the
    * signals they return are collected and validated against what the hook can honour.
    */
   async emit<K extends keyof HookEvents>(
@@ -144,8 +148,26 @@ export class HookRunner {
     return raised;
   }
 
-  /** Run a synchronous waterfall: each handler gets the previous value and returns the next. */
-  transform<K extends StepTransformName>(
+  /**
+   * `emitIsolated`: the error path. Every handler runs in per-hook order; a handler that fails is
+   * reported through `onFailure` and the rest still run. Signals are ignored (the fit is ending).
+   */
+  async emitIsolated<K extends keyof HookEvents>(
+    hook: K,
+    event: HookEvents[K],
+    onFailure: (plugin: string, cause: unknown) => void,
+  ): Promise<void> {
+    for (const h of this.handlers.get(hook) ?? []) {
+      try {
+        await (h.fn as unknown as (ctx: TrainerContext, e: HookEvents[K]) => unknown)(h.ctx, event);
+      } catch (cause) {
+        onFailure(h.plugin, cause);
+      }
+    }
+  }
+
+  /** `transform`: a synchronous waterfall; each handler gets the previous value and returns the next. */
+  transform<K extends TransformHookName>(
     hook: K,
     initial: TransformValue<K>,
     extra?: TransformExtra<K>,
@@ -164,13 +186,12 @@ export class HookRunner {
       } catch (cause) {
         throw wrapHookError(cause, h.plugin, hook, this.now());
       }
-      if (hook === 'afterOptimizerStep') continue;
       if (next === undefined || next === null || isPromiseLike(next)) {
         throw new TensorloopError(
           'TL_HOOK_FAILED',
           `[${h.plugin}] step transform "${hook}" returned ${
             isPromiseLike(next) ? 'a Promise' : String(next)
-          }; it must synchronously return the ${hook === 'transformBatch' ? 'batch' : hook === 'transformLoss' ? 'loss scalar' : 'gradient map'} (return the input unchanged to pass it on).`,
+          }; it must synchronously return the ${TRANSFORM_VALUE_NAMES[hook]} (return the input unchanged to pass it on).`,
           { plugin: h.plugin, hook, time: { ...this.now() } },
         );
       }
@@ -178,14 +199,42 @@ export class HookRunner {
     }
     return value;
   }
+
+  /** `notify`: synchronous, in order; handlers return nothing (what they return is ignored). */
+  notify<K extends NotifyHookName>(hook: K, event: NotifyEvent<K>): void {
+    const list = this.handlers.get(hook);
+    if (!list) return;
+    for (const h of list) {
+      try {
+        (h.fn as unknown as (c: TrainerContext, e: unknown) => unknown)(h.ctx, event);
+      } catch (cause) {
+        throw wrapHookError(cause, h.plugin, hook, this.now());
+      }
+    }
+  }
 }
 
-type TransformFn<K extends StepTransformName> = Extract<NonNullable<StepTransforms[K]>, AnyFn>;
-type TransformValue<K extends StepTransformName> = Parameters<TransformFn<K>>[1];
-type TransformExtra<K extends StepTransformName> = Parameters<TransformFn<K>>[2];
+/** Step hooks by dispatch kind (from the one table in `plugin.ts`). */
+type TransformHookName = {
+  [K in StepTransformName]: (typeof HOOK_KINDS)[K] extends 'transform' ? K : never;
+}[StepTransformName];
+type NotifyHookName = {
+  [K in StepTransformName]: (typeof HOOK_KINDS)[K] extends 'notify' ? K : never;
+}[StepTransformName];
+
+const TRANSFORM_VALUE_NAMES: { readonly [K in TransformHookName]: string } = {
+  transformBatch: 'batch',
+  transformLoss: 'loss scalar',
+  transformGradients: 'gradient map',
+};
+
+type StepFn<K extends StepTransformName> = Extract<NonNullable<StepTransforms[K]>, AnyFn>;
+type TransformValue<K extends StepTransformName> = Parameters<StepFn<K>>[1];
+type TransformExtra<K extends StepTransformName> = Parameters<StepFn<K>>[2];
+type NotifyEvent<K extends StepTransformName> = Parameters<StepFn<K>>[1];
 
 function isHookKey(key: string): boolean {
-  return /^on[A-Z]/.test(key) || key.includes(':') || /^(transform[A-Z]|afterOptimizerStep$)/.test(key);
+  return key in HOOK_KINDS || /^on[A-Z]/.test(key) || key.includes(':') || /^transform[A-Z]/.test(key);
 }
 
 function isPromiseLike(value: unknown): boolean {

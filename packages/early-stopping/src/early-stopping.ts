@@ -9,14 +9,14 @@ import {
   TensorloopError,
   type TrainerContext,
 } from '@tensorloop/core';
-import { BestWeights, type SerializedBestWeights } from './best-weights.js';
+import { BestWeights } from './best-weights.js';
 import {
   type EarlyStoppingOptions,
   type PLUGIN_NAME,
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import { parseState } from './state.js';
+import { type EarlyStoppingState, parseState } from './state.js';
 import {
   describeBelowBaseline,
   describeFirst,
@@ -26,27 +26,6 @@ import {
   describeWarmup,
   formatValue,
 } from './trend.js';
-
-/** The plugin's checkpointed state (a JSON document inside the trainer checkpoint). */
-export interface EarlyStoppingState {
-  readonly monitor: string;
-  readonly mode: 'min' | 'max';
-  /** Best monitored value of this stage; null before the first one. */
-  readonly best: number | null;
-  /** Global epoch of the best value. */
-  readonly bestEpoch: number | null;
-  /** Epochs since the last improvement (Keras counting). */
-  readonly wait: number;
-  /** Global epoch this stage started watching from (counts `startFromEpoch`). */
-  readonly origin: number | null;
-  readonly stoppedEpoch: number | null;
-  /**
-   * With `restoreBestWeights`: the best epoch's weights, or null when there are none yet or they were
-   * larger than `maxStateBytes` (then `omittedBytes` says how large).
-   */
-  readonly bestWeights: SerializedBestWeights | null;
-  readonly omittedBytes: number | null;
-}
 
 /** What `ctx.plugin('@tensorloop/early-stopping')` returns. */
 export interface EarlyStoppingApi {
@@ -85,6 +64,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
   let omittedBytes: number | undefined;
   let sizeWarned = false;
 
+  const snapshotFits = () => snapshot !== undefined && snapshot.bytes <= o.maxStateBytes;
   const dropSnapshot = () => {
     snapshot?.dispose();
     snapshot = undefined;
@@ -249,7 +229,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
       },
     },
     state: (): EarlyStoppingState => {
-      const fits = snapshot !== undefined && snapshot.bytes <= o.maxStateBytes;
+      const fits = snapshotFits();
       return {
         monitor: o.monitor,
         mode: o.mode,
@@ -258,12 +238,13 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
         wait,
         origin: origin ?? null,
         stoppedEpoch: stoppedEpoch ?? null,
-        bestWeights: fits ? snapshot!.serialize() : null,
+        bestWeights: fits ? { epoch: snapshot!.epoch, bytes: snapshot!.bytes } : null,
         omittedBytes: snapshot !== undefined && !fits ? snapshot.bytes : (omittedBytes ?? null),
       };
     },
-    loadState(saved) {
-      const s = parseState(saved);
+    stateTensors: () => (snapshotFits() ? snapshot!.tensorMap() : {}),
+    parseState: (saved) => parseState(saved, o.name),
+    loadState(s, _version, tensors) {
       if (s.monitor !== o.monitor || s.mode !== o.mode) {
         throw new TensorloopError(
           'TL_CHECKPOINT_INVALID',
@@ -277,7 +258,12 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
       wait = s.wait;
       origin = s.origin ?? undefined;
       stoppedEpoch = s.stoppedEpoch ?? undefined;
-      if (o.restoreBestWeights && s.bestWeights !== null) snapshot = BestWeights.deserialize(s.bestWeights);
+      if (o.restoreBestWeights && s.bestWeights !== null) {
+        const { epoch, weights } = s.bestWeights;
+        snapshot = weights
+          ? BestWeights.deserialize({ ...s.bestWeights, weights })
+          : BestWeights.fromTensors(epoch, tensors);
+      }
       omittedBytes = s.omittedBytes ?? undefined;
     },
   });

@@ -118,8 +118,11 @@ describe('lrFinder / findLr', () => {
     const saved = JSON.parse(JSON.stringify(finder.state!())) as LrFinderState;
     expect(saved.iteration).toBe(12);
     const restored = lrFinder({ steps: 12 });
-    restored.loadState!(saved, undefined);
+    restored.loadState!(restored.parseState!(saved, undefined), undefined, {});
     expect(restored.api.result()).toEqual(finder.api.result());
+    expect(() => restored.parseState!({ ...saved, stoppedBy: 'bored' }, undefined)).toThrow(
+      /state\.stoppedBy must be one of "diverged", "steps"/,
+    );
     expect(finder.api.result().stoppedBy).toBe('steps');
   });
 });

@@ -4,6 +4,7 @@ import {
   formatHparam,
   type LossSpec,
   type Plugin,
+  readState,
   stop,
   TensorloopError,
   Trainer,
@@ -168,21 +169,24 @@ export function lrFinder(options: LrFinderOptions = {}): Plugin & { readonly api
       })),
       stoppedBy,
     }),
-    loadState(saved) {
-      const s = saved as Partial<LrFinderState> | null;
-      if (
-        s === null ||
-        typeof s !== 'object' ||
-        typeof s.iteration !== 'number' ||
-        typeof s.avg !== 'number' ||
-        !Array.isArray(s.points)
-      ) {
-        throw new TensorloopError(
-          'TL_CHECKPOINT_INVALID',
-          `${name}: saved state is not what state() returns.`,
-          { plugin: name },
-        );
-      }
+    parseState: (saved): LrFinderState => {
+      const s = readState(saved, name);
+      return {
+        iteration: s.integer('iteration', { min: 0 }),
+        avg: s.number('avg'),
+        best: s.number('best', { nullable: true }),
+        points: s.objects('points', (p) => ({
+          lr: p.number('lr'),
+          loss: p.number('loss'),
+          raw: p.number('raw'),
+        })),
+        stoppedBy:
+          s.string('stoppedBy', { nullable: true }) === null
+            ? null
+            : s.oneOf('stoppedBy', ['diverged', 'steps']),
+      };
+    },
+    loadState(s: LrFinderState) {
       iteration = s.iteration;
       avg = s.avg;
       best = s.best ?? null;

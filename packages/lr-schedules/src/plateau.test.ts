@@ -110,7 +110,7 @@ describe('reduceOnPlateau follows PyTorch ReduceLROnPlateau', () => {
     const saved = JSON.parse(JSON.stringify(first.plateau.state!())) as PlateauState;
     expect(saved).toMatchObject({ best: 0.9, badEpochs: 2, cooldownLeft: 0 });
     const restored = reduceOnPlateau({ monitor: 'metric', patience: 2, factor: 0.5 });
-    restored.loadState!(saved, undefined);
+    restored.loadState!(restored.parseState!(saved, undefined), undefined, {});
     const trainer = new Trainer({
       model: tinyClassifier(),
       loss: 'categoricalCrossentropy',
@@ -121,7 +121,12 @@ describe('reduceOnPlateau follows PyTorch ReduceLROnPlateau', () => {
     await trainer.fit(data, { epochs: 6, batchSize: 32 });
     // epoch 0 of this trainer is epoch 4 of the sequence: the third bad epoch → reduction at once
     expect((restored.api as PlateauApi).reductions().map((r) => r.epoch)).toEqual([0, 4]);
-    expect(() => restored.loadState!({ best: 'x' } as never, undefined)).toThrow(/TL_CHECKPOINT_INVALID/);
+    expect(() => restored.parseState!({ ...saved, best: 'x' }, undefined)).toThrow(
+      /state\.best must be a number or null/,
+    );
+    expect(() => restored.parseState!({ ...saved, reductions: [{ epoch: 1.5 }] }, undefined)).toThrow(
+      /state\.reductions\[0\]\.epoch must be an integer/,
+    );
   });
 
   test('a missing monitor key fails with TL_MONITOR_UNKNOWN listing the keys', async () => {

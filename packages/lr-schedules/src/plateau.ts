@@ -3,6 +3,7 @@ import {
   type MonitorMode,
   type Plugin,
   readMonitor,
+  readState,
   resolveMode,
   TensorloopError,
   type TrainerContext,
@@ -195,24 +196,25 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
       factors: { ...factors },
       reductions: [...reductions],
     }),
-    loadState(saved) {
-      const s = saved as Partial<PlateauState> | null;
-      if (
-        s === null ||
-        typeof s !== 'object' ||
-        !(s.best === null || typeof s.best === 'number') ||
-        typeof s.badEpochs !== 'number' ||
-        typeof s.cooldownLeft !== 'number' ||
-        typeof s.factors !== 'object' ||
-        s.factors === null ||
-        !Array.isArray(s.reductions)
-      ) {
-        throw new TensorloopError(
-          'TL_CHECKPOINT_INVALID',
-          `${name}: saved state is not what state() returns.`,
-          { plugin: name },
-        );
-      }
+    parseState: (saved): PlateauState => {
+      const s = readState(saved, name);
+      return {
+        best: s.number('best', { nullable: true }),
+        badEpochs: s.integer('badEpochs', { min: 0 }),
+        cooldownLeft: s.integer('cooldownLeft', { min: 0 }),
+        factors: s.numberRecord('factors'),
+        reductions: s.objects('reductions', (r) => {
+          const group = r.string('group', { nullable: true });
+          return {
+            epoch: r.integer('epoch'),
+            group: group ?? undefined,
+            from: r.number('from'),
+            to: r.number('to'),
+          };
+        }),
+      };
+    },
+    loadState(s: PlateauState) {
       best = s.best;
       badEpochs = s.badEpochs;
       cooldownLeft = s.cooldownLeft;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { GradientMap } from './plugin.js';
+import type { GradientMap } from '../plugin.js';
 
 /**
  * Gradient accumulation over `k` micro-batches: the trainer divides each micro-batch loss by `k`,

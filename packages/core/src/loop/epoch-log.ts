@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Logs } from './plugin.js';
+import type { Logs } from '../plugin.js';
 
 /** What an epoch's logs are built from, as host numbers (also a mid-epoch checkpoint's content). */
 export interface EpochLogState {

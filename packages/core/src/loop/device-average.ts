@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Logs } from './plugin.js';
+import type { Logs } from '../plugin.js';
 
 /**
  * Sums of per-batch values weighted by batch size, kept on the device: the host reads them once,

@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import type { PendingBatch } from '../data.js';
+import type { HookRunner } from '../hooks.js';
+import { clipGradientsByGlobalNorm, clipGradientsByValue } from '../optim/clip.js';
+import { type AnyOptimizer, isTensorloopOptimizer } from '../optimizer-seam.js';
+import type { GradientMap } from '../plugin.js';
+import type { TrainableWeight } from '../variables.js';
 import type { GradientAccumulator } from './accumulation.js';
-import type { PendingBatch } from './data.js';
-import type { HookRunner } from './hooks.js';
-import type { ResolvedLoss } from './losses.js';
-import type { ResolvedMetric } from './metrics.js';
-import { clipGradientsByGlobalNorm, clipGradientsByValue } from './optim/clip.js';
-import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
-import type { Batch, GradientMap } from './plugin.js';
-import type { TrainableWeight } from './variables.js';
+import { type ForwardDeps, forwardLossMetrics } from './forward.js';
 
 export interface GradientClipOptions {
   /** Scale all gradients so their global L2 norm is at most this (torch `clip_grad_norm_`). */
@@ -16,15 +15,10 @@ export interface GradientClipOptions {
   readonly maxValue?: number;
 }
 
-export interface StepDeps {
-  readonly model: tf.LayersModel;
-  readonly loss: ResolvedLoss;
-  readonly metrics: readonly ResolvedMetric[];
+export interface StepDeps extends ForwardDeps {
   readonly optimizer: AnyOptimizer;
   readonly weights: readonly TrainableWeight[];
   readonly hooks: HookRunner;
-  /** Run the model on a batch: `model.apply(x, { training: true })` (frozen BatchNorm infers). */
-  readonly forward: (x: tf.Tensor | tf.Tensor[]) => tf.Tensor;
   readonly clip: GradientClipOptions;
   /** Push hyperparameter changes into the optimizer before it steps. */
   readonly syncHyperparams: () => void;
@@ -35,18 +29,6 @@ export interface StepOutput {
   readonly values: tf.Tensor1D;
   /** True when the optimizer stepped after this micro-batch. */
   readonly stepped: boolean;
-}
-
-function lossAndMetrics(
-  deps: StepDeps,
-  batch: Batch,
-  yPred: tf.Tensor,
-): { loss: tf.Scalar; values: tf.Scalar[] } {
-  let loss = deps.loss.fn(batch.y, yPred);
-  const regularizers = deps.model.calculateLosses();
-  if (regularizers.length > 0) loss = tf.addN([loss, ...regularizers]) as tf.Scalar;
-  const values = [loss, ...deps.metrics.map((m) => m.fn(batch.y, yPred))];
-  return { loss, values };
 }
 
 /**
@@ -66,14 +48,12 @@ export function trainStep(
     const trainable = deps.weights.filter((w) => w.variable.trainable);
     let kept: tf.Scalar[] = [];
     if (trainable.length === 0) {
-      const yPred = deps.forward(batch.x);
-      kept = lossAndMetrics(deps, batch, yPred).values;
+      kept = forwardLossMetrics(deps, batch, { training: true }).values;
       return { values: tf.stack(kept) as tf.Tensor1D, stepped: false };
     }
     const { value: lossToDiff, grads } = tf.variableGrads(
       () => {
-        const yPred = deps.forward(batch.x);
-        const { loss, values } = lossAndMetrics(deps, batch, yPred);
+        const { yPred, loss, values } = forwardLossMetrics(deps, batch, { training: true });
         // Inside the gradient tape every intermediate is disposed; keep what the logs report.
         kept = values.map((v) => tf.keep(v));
         const transformed = hooks.transform('transformLoss', loss, { batch, yPred });
@@ -131,5 +111,5 @@ function optimizerStep(deps: StepDeps, grads: GradientMap, loss: tf.Scalar | und
     const list = deps.weights.map((w) => ({ name: w.variable.name, tensor: final.get(w.name) ?? null }));
     optimizer.applyGradients(list as unknown as Parameters<tf.Optimizer['applyGradients']>[0]);
   }
-  deps.hooks.transform('afterOptimizerStep', { grads: final, loss });
+  deps.hooks.notify('afterOptimizerStep', { grads: final, loss });
 }
