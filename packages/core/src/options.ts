@@ -33,6 +33,12 @@ export interface TrainerOptions {
    * by k, so k batches of n equal one batch of k·n). Default 1.
    */
   readonly accumulateBatches?: number;
+  /**
+   * Stateful RNN layers (`stateful: true`): `'epoch'` (default) resets their states at each epoch
+   * start and before validation and `evaluate()` (fastai's ModelResetter, Keras's per-epoch reset);
+   * `'never'` leaves that to you (`model.resetStates()`).
+   */
+  readonly resetStates?: 'epoch' | 'never';
 }
 
 export interface FitOptions {
@@ -110,6 +116,7 @@ export interface CheckedTrainerOptions {
   readonly smoothing: number;
   readonly accumulateBatches: number;
   readonly clip: GradientClipOptions;
+  readonly resetStates: 'epoch' | 'never';
 }
 
 export function checkTrainerOptions(options: TrainerOptions): CheckedTrainerOptions {
@@ -120,7 +127,14 @@ export function checkTrainerOptions(options: TrainerOptions): CheckedTrainerOpti
     throw new TensorloopError('TL_OPTION_INVALID', `smoothing must be in [0, 1); got ${smoothing}.`);
   }
   const accumulateBatches = requireInteger('accumulateBatches', options.accumulateBatches ?? 1, 1);
-  return { logEvery, smoothing, accumulateBatches, clip: checkClip(options.gradientClip ?? {}) };
+  const resetStates = options.resetStates ?? 'epoch';
+  if (resetStates !== 'epoch' && resetStates !== 'never') {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `resetStates must be 'epoch' or 'never'; got ${JSON.stringify(resetStates)}.`,
+    );
+  }
+  return { logEvery, smoothing, accumulateBatches, clip: checkClip(options.gradientClip ?? {}), resetStates };
 }
 
 /** Fit options after their checks. */

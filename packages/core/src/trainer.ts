@@ -79,6 +79,8 @@ export class Trainer {
   private readonly store = new HyperparamStore();
   private readonly bridge: OptimizerHparamBridge;
   private busy: 'fit' | 'evaluate' | undefined;
+  /** Reset stateful RNN layers at each epoch start and before validation/evaluation (fastai's ModelResetter). */
+  private readonly statefulReset: boolean;
   /** A fit restored by `Trainer.load` that the next `fit()` continues. */
   private pendingResume: FitCheckpoint | undefined;
 
@@ -126,7 +128,15 @@ export class Trainer {
       accumulateBatches: checked.accumulateBatches,
       needsBatchLogs: this.plugins.some((p) => p.needsBatchLogs === true),
       logEvery: checked.logEvery,
+      seed: options.seed ?? 0,
+      hyperparamLogs: () => this.bridge.lrLogs(),
+      resetStates: () => this.resetStates(),
     });
+    this.statefulReset = checked.resetStates === 'epoch' && isStateful(model);
+  }
+
+  private resetStates(): void {
+    if (this.statefulReset) this.model.resetStates();
   }
 
   /** User values and every plugin's declared writers, so conflicts fail at construction. */
@@ -312,6 +322,7 @@ export class Trainer {
       await this.hooks.emit('onEvaluateStart', {
         batchSize: source.kind === 'tensors' ? batchSize : undefined,
       });
+      this.resetStates();
       const logs = await evaluateSource(this.stepDeps, source, batchSize);
       await this.hooks.emit('onEvaluateEnd', { logs });
       return logs;
@@ -459,4 +470,9 @@ export class Trainer {
     }
     this.busy = what;
   }
+}
+
+/** True when a layer (or a nested model) keeps state across batches: a `stateful` RNN. */
+function isStateful(model: tf.LayersModel): boolean {
+  return (model as unknown as { stateful?: boolean }).stateful === true;
 }

@@ -201,7 +201,7 @@ describe('unknown monitor', () => {
     const error = await trainer.fit(data, { epochs: 3 }).catch((e: unknown) => e);
     expect(isTensorloopError(error, 'TL_MONITOR_UNKNOWN')).toBe(true);
     expect((error as Error).message).toContain('monitors "val_los", which is not in the epoch logs');
-    expect((error as Error).message).toContain('Available keys: loss, smooth_loss, val_loss');
+    expect((error as Error).message).toContain('Available keys: loss, smooth_loss, lr, val_loss');
     expect(trainer.history).toHaveLength(1);
     tf.dispose([data.x, data.y]);
   });

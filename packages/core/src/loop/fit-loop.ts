@@ -24,6 +24,7 @@ import {
   trainedBeforeCheckpoint,
 } from './resume-point.js';
 import { flushAccumulated, type StepDeps, type StepOutput, trainStep } from './step.js';
+import { stepSeed } from './step-random.js';
 
 /** What the loop is built from; the trainer wires it. */
 export interface LoopDeps {
@@ -41,6 +42,12 @@ export interface LoopDeps {
   readonly needsBatchLogs: boolean;
   /** Also read batch values back every n batches. */
   readonly logEvery: number | undefined;
+  /** The trainer's seed: with the batch counter, it seeds the randomness of each step. */
+  readonly seed: number;
+  /** Hyperparameters for the epoch logs as they were at the last optimizer step (`lr`, `lr/<group>`). */
+  readonly hyperparamLogs: () => Logs;
+  /** Reset stateful layers (RNNs) before an epoch trains and before validation; a no-op when off. */
+  readonly resetStates: () => void;
 }
 
 export interface FitRunOptions {
@@ -185,14 +192,19 @@ export class FitLoop {
     const time = clock.time;
     clock.startEpoch(fitEpoch, mid?.epochBatch ?? 0);
     signals.stopEpoch = false;
-    // A mid-epoch resume continues an epoch whose start was already announced.
-    if (!mid) await this.phase(signals, 'onEpochStart', { epoch: time.epoch, fitEpoch });
+    // A mid-epoch resume continues an epoch whose start was already announced (and whose RNN states
+    // a checkpoint cannot hold: resume stateful models from epoch ends).
+    if (!mid) {
+      this.deps.resetStates();
+      await this.phase(signals, 'onEpochStart', { epoch: time.epoch, fitEpoch });
+    }
     if (signals.stopFit) return undefined;
     const trained = await this.trainEpoch(data.source, opts, signals, mid);
-    const logs: Logs = trained.logs;
+    const logs: Logs = { ...trained.logs, ...this.deps.hyperparamLogs() };
     const stoppedMidEpoch = signals.stopFit;
     if (data.validation && !stoppedMidEpoch) {
       await this.phase(signals, 'onValidationStart', { epoch: time.epoch });
+      this.deps.resetStates();
       const valLogs = await evaluateSource(this.deps.step, data.validation, opts.validationBatchSize, 'val_');
       Object.assign(logs, valLogs);
       await this.phase(signals, 'onValidationEnd', { epoch: time.epoch, logs: valLogs });
@@ -287,7 +299,7 @@ export class FitLoop {
     let loss: tf.Scalar | undefined;
     try {
       if (!signals.skipBatch && !signals.stopFit) {
-        output = trainStep(this.deps.step, pending, accumulator);
+        output = trainStep(this.deps.step, pending, accumulator, stepSeed(this.deps.seed, time.batch));
         clock.trained(pending.size, output.stepped);
       }
       clock.batchConsumed();

@@ -7,6 +7,7 @@ import type { GradientMap } from '../plugin.js';
 import type { TrainableWeight } from '../variables.js';
 import type { GradientAccumulator } from './accumulation.js';
 import { type ForwardDeps, forwardLossMetrics } from './forward.js';
+import { withSeededMathRandom } from './step-random.js';
 
 export interface GradientClipOptions {
   /** Scale all gradients so their global L2 norm is at most this (torch `clip_grad_norm_`). */
@@ -35,12 +36,21 @@ export interface StepOutput {
  * One synchronous training step inside one `tf.tidy` (DESIGN §3):
  * batch → transformBatch* → forward (training) → loss (+ regularizers) → transformLoss* →
  * gradients over the fixed variable list → transformGradients* → [accumulate] → clip →
- * optimizer → afterOptimizerStep*.
+ * optimizer → afterOptimizerStep*. Random ops inside it draw from `seed` (`step-random.ts`).
  */
 export function trainStep(
   deps: StepDeps,
   pending: PendingBatch,
-  accumulator?: GradientAccumulator,
+  accumulator: GradientAccumulator | undefined,
+  seed: number,
+): StepOutput {
+  return withSeededMathRandom(seed, () => stepInTidy(deps, pending, accumulator));
+}
+
+function stepInTidy(
+  deps: StepDeps,
+  pending: PendingBatch,
+  accumulator: GradientAccumulator | undefined,
 ): StepOutput {
   const { hooks } = deps;
   return tf.tidy(() => {

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { definePlugin, type Plugin, type TrainerContext } from '@tensorloop/core';
+import { definePlugin, initBackend, type Plugin, type TrainerContext } from '@tensorloop/core';
 import type { ContractRun, ContractScenario, Interruption, RunResult } from './scenario.js';
 
 const [scenarioPath, mode, dir, out, interruption] = process.argv.slice(2) as [
@@ -46,7 +46,9 @@ function interrupter(point: Interruption, getRun: () => ContractRun): Plugin {
 }
 
 async function main(): Promise<void> {
-  await tf.setBackend('cpu');
+  const backend = process.env.TL_CONTRACT_BACKEND === 'wasm' ? 'wasm' : 'cpu';
+  if (backend === 'wasm') await initBackend('wasm', { quiet: true });
+  else await tf.setBackend('cpu');
   tf.enableProdMode();
   const scenario = ((await import(pathToFileURL(scenarioPath).href)) as { default: ContractScenario })
     .default;

@@ -33,6 +33,28 @@ describe('resume contract: N steps, checkpoint, crash, fresh process, M steps â‰
     expect(report.straight.history).toHaveLength(4);
   });
 
+  for (const backend of ['cpu', 'wasm'] as const) {
+    // Issue 12 point 9: dropout randomness is part of the seeded state.
+    test(`a model with Dropout(0.5) and GaussianNoise on ${backend} (mid-epoch checkpoint)`, async () => {
+      const report = await runResumeContract({
+        scenario: scenario('core-dropout'),
+        interruption: { atStep: 17 },
+        backend,
+      });
+      expect(report.problems).toEqual([]);
+      expect(report.straight.history).toHaveLength(3);
+    });
+  }
+
+  test('a stateful RNN checkpointed at an epoch end (states reset at each epoch start)', async () => {
+    const report = await runResumeContract({
+      scenario: scenario('core-stateful-rnn'),
+      interruption: { afterEpoch: 2 },
+    });
+    expect(report.problems).toEqual([]);
+    expect(report.straight.history).toHaveLength(4);
+  });
+
   test('the harness catches a plugin that loses its state on resume', async () => {
     const report = await runResumeContract({
       scenario: scenario('forgetful'),

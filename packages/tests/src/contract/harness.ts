@@ -15,6 +15,8 @@ export interface ContractOptions {
   readonly interruption: Interruption;
   /** Largest allowed weight / log difference. Default 1e-6 (cpu). */
   readonly tolerance?: number;
+  /** The backend every process trains on. Default `'cpu'`; `'wasm'` uses @tensorloop/backend-wasm. */
+  readonly backend?: 'cpu' | 'wasm';
 }
 
 export interface ContractReport {
@@ -27,9 +29,12 @@ export interface ContractReport {
   readonly problems: string[];
 }
 
-function runChild(args: string[]): Promise<void> {
+function runChild(args: string[], backend: 'cpu' | 'wasm'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [CHILD, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, TL_CONTRACT_BACKEND: backend },
+    });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr += d.toString();
@@ -99,9 +104,13 @@ export async function runResumeContract(options: ContractOptions): Promise<Contr
       first: join(work, 'first.json'),
       resumed: join(work, 'resumed.json'),
     };
-    await runChild([options.scenario, 'straight', ckpt, files.straight]);
-    await runChild([options.scenario, 'first', ckpt, files.first, JSON.stringify(options.interruption)]);
-    await runChild([options.scenario, 'resume', ckpt, files.resumed]);
+    const backend = options.backend ?? 'cpu';
+    await runChild([options.scenario, 'straight', ckpt, files.straight], backend);
+    await runChild(
+      [options.scenario, 'first', ckpt, files.first, JSON.stringify(options.interruption)],
+      backend,
+    );
+    await runChild([options.scenario, 'resume', ckpt, files.resumed], backend);
     const straight = await readResult(files.straight);
     const first = await readResult(files.first);
     const resumed = await readResult(files.resumed);
