@@ -35,6 +35,12 @@ export {
 export { LOSS_NAMES, type LossFn, type LossFnContext, type LossName, type LossSpec } from './losses.js';
 export { METRIC_NAMES, type MetricFn, type MetricName, type MetricSpec } from './metrics.js';
 export {
+  directionFromName,
+  inferMonitorMode,
+  type MetricDirection,
+  resolveMonitorMode,
+} from './monitor-mode.js';
+export {
   type AdagradOptions,
   type AdamOptions,
   adagrad,
@@ -60,6 +66,7 @@ export {
   type TensorloopOptimizer,
 } from './optim/index.js';
 export { type AnyOptimizer, isTensorloopOptimizer, type TensorloopOptimizerLike } from './optimizer-seam.js';
+export { checkOptionKeys, closestKey } from './option-keys.js';
 export {
   type Batch,
   type BatchEndEvent,

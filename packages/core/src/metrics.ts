@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { TensorloopError } from './errors.js';
 import type { LossSpec } from './losses.js';
+import { declareMetricDirection, type MetricDirection } from './monitor-mode.js';
 
 export type MetricFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
@@ -15,8 +16,15 @@ export type MetricName =
   | 'mae'
   | 'meanAbsoluteError';
 
-/** A metric by name, a named function, or `{ name, fn }`. Values are averaged over samples. */
-export type MetricSpec = MetricName | MetricFn | { readonly name: string; readonly fn: MetricFn };
+/**
+ * A metric by name, a named function, or `{ name, fn, direction? }`. Values are averaged over
+ * samples. `direction` (`'max'`: higher is better) is what `mode: 'auto'` of early stopping,
+ * plateau and checkpoint plugins uses for this metric's keys (`name`, `val_name`).
+ */
+export type MetricSpec =
+  | MetricName
+  | MetricFn
+  | { readonly name: string; readonly fn: MetricFn; readonly direction?: MetricDirection };
 
 export interface ResolvedMetric {
   /** The log key (`accuracy`; validation adds `val_`). */
@@ -87,6 +95,15 @@ export function resolveMetrics(
     } else if (typeof spec === 'object' && spec !== null && typeof spec.fn === 'function' && spec.name) {
       name = spec.name;
       fn = spec.fn;
+      if (spec.direction !== undefined) {
+        if (spec.direction !== 'min' && spec.direction !== 'max') {
+          throw new TensorloopError(
+            'TL_METRIC_UNKNOWN',
+            `Metric "${name}": direction must be 'max' (higher is better) or 'min'; got ${String(spec.direction)}.`,
+          );
+        }
+        declareMetricDirection(name, spec.direction);
+      }
     } else {
       throw new TensorloopError(
         'TL_METRIC_UNKNOWN',

@@ -1,7 +1,9 @@
 import { TensorloopError } from '../errors.js';
+import { inferMonitorMode, resolveMonitorMode } from '../monitor-mode.js';
+import { checkOptionKeys } from '../option-keys.js';
 import { definePlugin, type Plugin } from '../plugin.js';
 import { removeCheckpointDir } from './atomic-dir.js';
-import { isBetter, type MonitorMode, readMonitor, resolveMode } from './monitor.js';
+import { isBetter, type MonitorMode, readMonitor } from './monitor.js';
 
 export interface CheckpointOptions {
   /** The folder that holds `last/` and the `best-*` checkpoints. */
@@ -53,6 +55,17 @@ function positiveInt(name: string, value: number | undefined): number | undefine
   return value;
 }
 
+const CHECKPOINT_OPTIONS = [
+  'dir',
+  'everyEpochs',
+  'everySteps',
+  'monitor',
+  'mode',
+  'keepBest',
+  'keepLast',
+  'name',
+];
+
 const join = (dir: string, name: string) => `${dir.replace(/[\\/]+$/, '')}/${name}`;
 
 /**
@@ -61,6 +74,7 @@ const join = (dir: string, name: string) => `${dir.replace(/[\\/]+$/, '')}/${nam
  * it saves are those of the finished epoch.
  */
 export function checkpoint(options: CheckpointOptions): Plugin<'checkpoint'> {
+  checkOptionKeys('checkpoint()', options, CHECKPOINT_OPTIONS);
   if (typeof options?.dir !== 'string' || options.dir === '') {
     throw new TensorloopError('TL_OPTION_INVALID', 'checkpoint(): dir must be a non-empty folder path.');
   }
@@ -76,7 +90,7 @@ export function checkpoint(options: CheckpointOptions): Plugin<'checkpoint'> {
   const keepLast = options.keepLast ?? true;
   const name = (options.name ?? 'checkpoint') as 'checkpoint';
   const monitor = options.monitor;
-  const mode = monitor ? resolveMode(monitor, options.mode ?? 'auto') : 'min';
+  let mode = (monitor && inferMonitorMode(monitor, options.mode ?? 'auto')) || 'min';
   let best: BestCheckpoint[] = [];
   let lastPath: string | undefined;
 
@@ -96,6 +110,9 @@ export function checkpoint(options: CheckpointOptions): Plugin<'checkpoint'> {
     name,
     enforce: 'post',
     api,
+    onFitStart() {
+      if (monitor) mode = resolveMonitorMode(monitor, options.mode ?? 'auto', name);
+    },
     async onEpochEnd(ctx, event) {
       if (everyEpochs === undefined || (event.fitEpoch + 1) % everyEpochs !== 0 || event.partial) return;
       if (monitor && keepBest > 0) {
