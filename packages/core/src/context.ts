@@ -28,6 +28,7 @@ export interface ContextHost {
   readonly stopReason: StopReason | undefined;
   readonly plugins: readonly Plugin[];
   readonly store: HyperparamStore;
+  readonly metricDirections: ReadonlyMap<string, 'min' | 'max'>;
   logger(self: string): Logger;
   emit(name: string, event: unknown): Promise<unknown>;
   freeze: TrainerContext['freeze'];
@@ -81,6 +82,7 @@ export function createContext(host: ContextHost, self: string): TrainerContext {
     },
     self,
     hparams: hparamView(host.store, self),
+    metricDirections: host.metricDirections,
     freeze: (pattern) => host.freeze(pattern),
     unfreeze: (pattern) => host.unfreeze(pattern),
     parameters: () => host.parameters(),

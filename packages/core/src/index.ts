@@ -37,6 +37,12 @@ export type { GradientClipOptions } from './loop/step.js';
 export { LOSS_NAMES, type LossFn, type LossFnContext, type LossName, type LossSpec } from './losses.js';
 export { METRIC_NAMES, type MetricFn, type MetricName, type MetricSpec } from './metrics.js';
 export {
+  directionFromName,
+  inferMonitorMode,
+  type MetricDirection,
+  resolveMonitorMode,
+} from './monitor-mode.js';
+export {
   type AdagradOptions,
   type AdamOptions,
   adagrad,
@@ -62,6 +68,7 @@ export {
   type TensorloopOptimizer,
 } from './optim/index.js';
 export { type AnyOptimizer, isTensorloopOptimizer, type TensorloopOptimizerLike } from './optimizer-seam.js';
+export { checkOptionKeys, closestKey } from './option-keys.js';
 export {
   type Batch,
   type BatchEndEvent,

@@ -284,6 +284,11 @@ export interface TrainerContext {
   readonly self: string;
   /** The hyperparameter store: optimizer hyperparameters per param group and user values. */
   readonly hparams: HyperparamAccess;
+  /**
+   * Directions the trainer's metric specs declare (`{ name, fn, direction: 'max' }`), by metric name:
+   * what `mode: 'auto'` reads first (`resolveMonitorMode(monitor, mode, plugin, ctx.metricDirections)`).
+   */
+  readonly metricDirections: ReadonlyMap<string, 'min' | 'max'>;
   /** Freeze weights whose names match (frozen BatchNorm layers then run in inference mode). */
   freeze(pattern: ParamMatcher): string[];
   /** Unfreeze weights whose names match; their optimizer state resumes where it stopped. */

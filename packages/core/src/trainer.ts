@@ -260,6 +260,9 @@ export class Trainer {
       },
       plugins: this.plugins,
       store: this.store,
+      metricDirections: new Map(
+        this.metrics.flatMap((m) => (m.direction ? [[m.name, m.direction] as const] : [])),
+      ),
       logger: (self) => this.logHub.for(self),
       emit: (name, event) => this.hooks.emit(name as keyof HookEvents, event as never),
       freeze: (pattern) => this.freeze(pattern),

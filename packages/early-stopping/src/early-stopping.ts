@@ -1,9 +1,11 @@
 import {
   definePlugin,
   type EpochEndEvent,
+  inferMonitorMode,
   isBetter,
   type Plugin,
   readMonitor,
+  resolveMonitorMode,
   type StopSignal,
   stop,
   TensorloopError,
@@ -11,6 +13,7 @@ import {
 } from '@tensorloop/core';
 import { BestWeights } from './best-weights.js';
 import {
+  checkThresholds,
   type EarlyStoppingOptions,
   type PLUGIN_NAME,
   type ResolvedOptions,
@@ -30,6 +33,10 @@ import {
 /** What `ctx.plugin('@tensorloop/early-stopping')` returns. */
 export interface EarlyStoppingApi {
   readonly monitor: string;
+  /**
+   * The direction compared in (`mode: 'auto'` decided: see the option). Read before the first fit
+   * for a key whose direction auto cannot tell, it throws the `TL_OPTION_INVALID` the fit would.
+   */
   readonly mode: 'min' | 'max';
   /** Best monitored value of the current stage, or undefined before the first one. */
   readonly best: number | undefined;
@@ -55,6 +62,13 @@ const mib = (bytes: number) =>
 export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tensorloop/early-stopping'> {
   const o = resolveOptions(options);
   const name = o.name as typeof PLUGIN_NAME;
+  let mode = inferMonitorMode(o.monitor, o.requestedMode);
+  /** The direction, decided once the trainer (and its metric specs) exists; throws when auto cannot tell. */
+  const decideMode = (directions?: ReadonlyMap<string, 'min' | 'max'>): 'min' | 'max' => {
+    mode = resolveMonitorMode(o.monitor, o.requestedMode, o.name, directions);
+    checkThresholds(o, mode);
+    return mode;
+  };
   let best: number | undefined;
   let bestEpoch: number | undefined;
   let wait = 0;
@@ -101,18 +115,23 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
   };
 
   /** Keras rule: the monitored value must beat the best by more than minDelta; ties never do. */
-  const improves = (value: number) =>
-    isBetter(value, best ?? (o.mode === 'min' ? Infinity : -Infinity), o.mode, o.minDelta);
-  const reachedStop = (value: number) =>
+  const improves = (value: number, m: 'min' | 'max') =>
+    isBetter(value, best ?? (m === 'min' ? Infinity : -Infinity), m, o.minDelta);
+  const reachedStop = (value: number, m: 'min' | 'max') =>
     o.stoppingThreshold !== undefined &&
-    (o.mode === 'min' ? value < o.stoppingThreshold : value > o.stoppingThreshold);
-  const diverged = (value: number) =>
+    (m === 'min' ? value < o.stoppingThreshold : value > o.stoppingThreshold);
+  const diverged = (value: number, m: 'min' | 'max') =>
     o.divergenceThreshold !== undefined &&
-    (o.mode === 'min' ? value > o.divergenceThreshold : value < o.divergenceThreshold);
+    (m === 'min' ? value > o.divergenceThreshold : value < o.divergenceThreshold);
+  /** Keras (and Lightning) stop at the `patience`-th epoch without improvement; PyTorch's word means one more. */
+  const patienceRunOut = () => (o.counting === 'keras' ? wait >= o.patience : wait > o.patience);
+  /** Epochs without improvement the plugin waits for, as messages count them. */
+  const allowed = o.counting === 'keras' ? o.patience : o.patience + 1;
 
   function onEpochEnd(ctx: TrainerContext, event: EpochEndEvent): StopSignal | undefined {
     // A cut-short epoch has no validation logs and averages over part of the data: not comparable.
     if (event.partial) return undefined;
+    const m = mode ?? decideMode();
     const value = readMonitor(event.logs, o.monitor, o.name);
     origin ??= event.epoch;
     const watched = event.epoch - origin;
@@ -124,13 +143,13 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
       return undefined;
     }
     wait += 1;
-    const improved = improves(value);
+    const improved = improves(value, m);
     if (improved) {
       const previous = best;
       best = value;
       bestEpoch = event.epoch;
       if (o.restoreBestWeights) takeSnapshot(ctx, event.epoch);
-      const beatsBaseline = o.baseline === undefined || isBetter(value, o.baseline, o.mode, o.minDelta);
+      const beatsBaseline = o.baseline === undefined || isBetter(value, o.baseline, m, o.minDelta);
       // Keras: the count restarts only once the baseline is beaten too.
       if (beatsBaseline) wait = 0;
       say(
@@ -139,16 +158,16 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
           ? describeFirst(o.monitor, value)
           : describeImprovement(o.monitor, previous, value),
       );
-      if (!beatsBaseline) say(ctx, describeBelowBaseline(o.monitor, o.baseline!, wait, o.patience));
+      if (!beatsBaseline) say(ctx, describeBelowBaseline(o.monitor, o.baseline!, wait, allowed));
     }
-    if (reachedStop(value)) {
+    if (reachedStop(value, m)) {
       return halt(
         ctx,
         event.epoch,
         `${o.monitor} = ${formatValue(value)} reached the stopping threshold ${formatValue(o.stoppingThreshold!)}`,
       );
     }
-    if (diverged(value)) {
+    if (diverged(value, m)) {
       return halt(
         ctx,
         event.epoch,
@@ -158,25 +177,27 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
     if (improved) return undefined;
     const trend = describeTrend(
       o.monitor,
-      o.mode,
+      m,
       ctx.history.filter((r) => r.epoch >= origin! + o.startFromEpoch),
     );
     // Keras does not stop on the first epoch it watches, whatever the patience.
-    if (wait >= o.patience && watched > 0) {
+    if (patienceRunOut() && watched > 0) {
       const why =
-        best !== undefined && o.baseline !== undefined && !isBetter(best, o.baseline, o.mode, o.minDelta)
+        best !== undefined && o.baseline !== undefined && !isBetter(best, o.baseline, m, o.minDelta)
           ? `${o.monitor} did not reach the baseline ${formatValue(o.baseline)} in ${wait} epochs (${bestText()})`
           : `no improvement in ${o.monitor} for ${wait} epoch${wait === 1 ? '' : 's'} (${bestText()})`;
       return halt(ctx, event.epoch, trend === undefined ? why : `${why}; ${trend}`);
     }
-    say(ctx, describeWait(o.monitor, wait, o.patience, best, bestEpoch));
+    say(ctx, describeWait(o.monitor, wait, allowed, best, bestEpoch));
     if (trend !== undefined) say(ctx, trend);
     return undefined;
   }
 
   const api: EarlyStoppingApi = {
     monitor: o.monitor,
-    mode: o.mode,
+    get mode() {
+      return mode ?? decideMode();
+    },
     get best() {
       return best;
     },
@@ -197,8 +218,9 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
   return definePlugin({
     name,
     api,
-    describe: () => describeOptions(o),
+    describe: () => describeOptions(o, mode),
     onFitStart(ctx, event) {
+      decideMode(ctx.metricDirections);
       stoppedEpoch = event.resumed ? stoppedEpoch : undefined;
       const keep = event.resumed ? origin !== undefined : o.persistAcrossFits && origin !== undefined;
       if (!keep) reset(ctx.time.epoch);
@@ -232,7 +254,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
       const fits = snapshotFits();
       return {
         monitor: o.monitor,
-        mode: o.mode,
+        mode: mode ?? decideMode(),
         best: best ?? null,
         bestEpoch: bestEpoch ?? null,
         wait,
@@ -245,10 +267,11 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
     stateTensors: () => (snapshotFits() ? snapshot!.tensorMap() : {}),
     parseState: (saved) => parseState(saved, o.name),
     loadState(s, _version, tensors) {
-      if (s.monitor !== o.monitor || s.mode !== o.mode) {
+      const m = mode ?? decideMode();
+      if (s.monitor !== o.monitor || s.mode !== m) {
         throw new TensorloopError(
           'TL_CHECKPOINT_INVALID',
-          `[${o.name}] the checkpoint's early-stopping state watches ${s.monitor} (${s.mode}), this plugin watches ${o.monitor} (${o.mode}). Resume with the same monitor and mode, or give this instance another name to start afresh.`,
+          `[${o.name}] the checkpoint's early-stopping state watches ${s.monitor} (${s.mode}), this plugin watches ${o.monitor} (${m}). Resume with the same monitor and mode, or give this instance another name to start afresh.`,
           { plugin: o.name },
         );
       }
@@ -269,8 +292,11 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
   });
 }
 
-function describeOptions(o: ResolvedOptions): string[] {
-  const parts = [`monitor ${o.monitor} (${o.mode})`, `patience ${o.patience}`];
+function describeOptions(o: ResolvedOptions, mode: 'min' | 'max' | undefined): string[] {
+  const parts = [
+    `monitor ${o.monitor} (${mode ?? 'auto: decided at fit start'})`,
+    `patience ${o.patience}${o.counting === 'pytorch' ? ' (pytorch counting: stops after patience + 1)' : ''}`,
+  ];
   if (o.minDelta > 0) parts.push(`minDelta ${o.minDelta}`);
   if (o.baseline !== undefined) parts.push(`baseline ${o.baseline}`);
   if (o.startFromEpoch > 0) parts.push(`from epoch ${o.startFromEpoch} of the fit`);

@@ -36,7 +36,7 @@ function trainer(options: EarlyStoppingOptions, extra: Plugin[] = [], entries: L
     optimizer: tf.train.sgd(0.2),
     plugins: [
       script({ probe: PROBE }),
-      earlyStopping({ monitor: 'probe', patience: 3, restoreBestWeights: true, ...options }),
+      earlyStopping({ monitor: 'probe', mode: 'min', patience: 3, restoreBestWeights: true, ...options }),
       ...extra,
     ],
     seed: 3,
@@ -164,7 +164,7 @@ describe('save / resume round trip', () => {
   });
 
   test('a fit after a finished one (not a resume) starts afresh even after loadState', async () => {
-    const plugin = earlyStopping({ monitor: 'probe', verbose: false });
+    const plugin = earlyStopping({ monitor: 'probe', mode: 'min', verbose: false });
     plugin.loadState?.(
       {
         monitor: 'probe',

@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import {
+  checkOptionKeys,
   type DataInput,
   formatHparam,
   type LossSpec,
@@ -63,6 +64,8 @@ function invalid(message: string): never {
   throw new TensorloopError('TL_OPTION_INVALID', message);
 }
 
+const FINDER_OPTIONS = ['start', 'end', 'steps', 'stopDiv', 'smooth', 'name'];
+
 function resolveOptions(options: LrFinderOptions) {
   const start = options.start ?? 1e-7;
   const end = options.end ?? 10;
@@ -84,6 +87,7 @@ function resolveOptions(options: LrFinderOptions) {
  * explodes. It trains the model: use `findLr()` to run it on a copy of the trainer's state.
  */
 export function lrFinder(options: LrFinderOptions = {}): Plugin & { readonly api: LrFinderApi } {
+  checkOptionKeys('lrFinder()', options, FINDER_OPTIONS);
   const { start, end, steps, stopDiv, smooth } = resolveOptions(options);
   const name = options.name ?? `${PACKAGE}:lr-finder`;
   let iteration = 0;
@@ -229,7 +233,18 @@ export async function findLr(
   options: FindLrOptions = {},
 ): Promise<LrFinderResult> {
   if (!(trainer instanceof Trainer)) invalid('findLr(trainer, data): the first argument must be a Trainer.');
-  const finder = lrFinder(options);
+  checkOptionKeys('findLr()', options, [
+    ...FINDER_OPTIONS,
+    'loss',
+    'batchSize',
+    'stepsPerEpoch',
+    'shuffle',
+    'seed',
+  ]);
+  const finderOptions = Object.fromEntries(
+    Object.entries(options).filter(([k]) => FINDER_OPTIONS.includes(k)),
+  );
+  const finder = lrFinder(finderOptions as LrFinderOptions);
   const steps = options.steps ?? 100;
   const batchSize = options.batchSize ?? 32;
   const snapshot = await trainer.snapshot();

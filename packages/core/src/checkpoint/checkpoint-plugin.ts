@@ -1,8 +1,10 @@
 import { TensorloopError } from '../errors.js';
+import { inferMonitorMode, resolveMonitorMode } from '../monitor-mode.js';
+import { checkOptionKeys } from '../option-keys.js';
 import { definePlugin, type Plugin } from '../plugin.js';
 import { readState } from '../plugin-state.js';
 import { removeCheckpointDir } from './atomic-dir.js';
-import { isBetter, type MonitorMode, readMonitor, resolveMode } from './monitor.js';
+import { isBetter, type MonitorMode, readMonitor } from './monitor.js';
 
 export interface CheckpointOptions {
   /** The folder that holds `last/` and the `best-*` checkpoints. */
@@ -68,6 +70,17 @@ declare module '../plugin.js' {
   }
 }
 
+const CHECKPOINT_OPTIONS = [
+  'dir',
+  'everyEpochs',
+  'everySteps',
+  'monitor',
+  'mode',
+  'keepBest',
+  'keepLast',
+  'name',
+];
+
 const join = (dir: string, name: string) => `${dir.replace(/[\\/]+$/, '')}/${name}`;
 
 /**
@@ -76,6 +89,7 @@ const join = (dir: string, name: string) => `${dir.replace(/[\\/]+$/, '')}/${nam
  * it saves are those of the finished epoch.
  */
 export function checkpoint(options: CheckpointOptions): Plugin<typeof CHECKPOINT_PLUGIN> {
+  checkOptionKeys('checkpoint()', options, CHECKPOINT_OPTIONS);
   if (typeof options?.dir !== 'string' || options.dir === '') {
     throw new TensorloopError('TL_OPTION_INVALID', 'checkpoint(): dir must be a non-empty folder path.');
   }
@@ -91,7 +105,7 @@ export function checkpoint(options: CheckpointOptions): Plugin<typeof CHECKPOINT
   const keepLast = options.keepLast ?? true;
   const name = (options.name ?? CHECKPOINT_PLUGIN) as typeof CHECKPOINT_PLUGIN;
   const monitor = options.monitor;
-  const mode = monitor ? resolveMode(monitor, options.mode ?? 'auto') : 'min';
+  let mode = (monitor && inferMonitorMode(monitor, options.mode ?? 'auto')) || 'min';
   let best: BestCheckpoint[] = [];
   let lastPath: string | undefined;
 
@@ -111,6 +125,9 @@ export function checkpoint(options: CheckpointOptions): Plugin<typeof CHECKPOINT
     name,
     enforce: 'post',
     api,
+    onFitStart(ctx) {
+      if (monitor) mode = resolveMonitorMode(monitor, options.mode ?? 'auto', name, ctx.metricDirections);
+    },
     async onEpochEnd(ctx, event) {
       if (everyEpochs === undefined || (event.fitEpoch + 1) % everyEpochs !== 0 || event.partial) return;
       if (monitor && keepBest > 0) {

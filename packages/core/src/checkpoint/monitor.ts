@@ -1,12 +1,12 @@
 import { TensorloopError } from '../errors.js';
+import { type MonitorMode, resolveMonitorMode } from '../monitor-mode.js';
 import type { Logs } from '../plugin.js';
 
-export type MonitorMode = 'auto' | 'min' | 'max';
+export type { MonitorMode };
 
-/** Keras's rule for `mode: 'auto'`: accuracy-like keys are maximized, everything else minimized. */
+/** The shared rule for `mode: 'auto'` (see `resolveMonitorMode`); refuses keys it cannot read. */
 export function resolveMode(monitor: string, mode: MonitorMode): 'min' | 'max' {
-  if (mode !== 'auto') return mode;
-  return /(^|_)(acc|accuracy)$/.test(monitor) || monitor.endsWith('Accuracy') ? 'max' : 'min';
+  return resolveMonitorMode(monitor, mode);
 }
 
 /** The monitored value of an epoch's logs, or a coded error listing what is there. */
