@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { HookRunner } from './hooks.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
-import { type FitPlanInfo, HOOK_KINDS, type Plugin } from './plugin.js';
+import { type FitPlanInfo, HOOK_KINDS, type Plugin, type TrainerContext } from './plugin.js';
 import type { Time } from './time.js';
 import type { TrainableWeight } from './variables.js';
 
@@ -18,6 +18,8 @@ export interface PlanParts {
   readonly backend: string;
   /** Declared hyperparameter writers: `lr (group head): set by a, multiply by b`. */
   readonly writers: readonly { plugin: string; name: string; mode: string; groups?: readonly string[] }[];
+  /** Each plugin's context, handed to its `describe(ctx)`. */
+  readonly contextFor: (plugin: string) => TrainerContext;
 }
 
 /** Core hooks in the order a fit meets them (the table in `plugin.ts`); custom events follow. */
@@ -63,7 +65,7 @@ export function describePlan(parts: PlanParts): string {
     lines.push(pluginLine(p, i));
     let extra: string | readonly string[] = [];
     try {
-      extra = p.describe?.() ?? [];
+      extra = p.describe?.(parts.contextFor(p.name)) ?? [];
     } catch (error) {
       extra = [`(describe() failed: ${(error as Error)?.message ?? String(error)})`];
     }

@@ -226,6 +226,7 @@ const TRANSFORM_VALUE_NAMES: { readonly [K in TransformHookName]: string } = {
   transformBatch: 'batch',
   transformLoss: 'loss scalar',
   transformGradients: 'gradient map',
+  transformStepGate: 'gate (a bool scalar)',
 };
 
 type StepFn<K extends StepTransformName> = Extract<NonNullable<StepTransforms[K]>, AnyFn>;

@@ -34,6 +34,7 @@ export {
   USER_WRITER,
 } from './hyperparams.js';
 export type { GradientClipOptions } from './loop/step.js';
+export type { StepGateOption } from './loop/step-gate.js';
 export { LOSS_NAMES, type LossFn, type LossFnContext, type LossName, type LossSpec } from './losses.js';
 export { METRIC_NAMES, type MetricFn, type MetricName, type MetricSpec } from './metrics.js';
 export {
@@ -106,7 +107,9 @@ export {
   type Plugin,
   type PluginApiMap,
   type PluginMeta,
+  type PluginReadback,
   type PluginStateMap,
+  type StepGateInfo,
   type StepTransforms,
   type StopReason,
   type TrainerContext,

@@ -8,6 +8,12 @@ export interface TensorloopOptimizerLike {
   readonly kind: 'tensorloop';
   bind(variables: readonly { readonly name: string; readonly variable: tf.Variable }[]): void;
   applyGradients(grads: ReadonlyMap<string, tf.Tensor>): void;
+  /**
+   * An update applied through a device step gate (`stepGate: 'device'`) was skipped on the device:
+   * undo what it counted on the host (per-variable step counts) for these variables, `count` times. Optional; an
+   * optimizer without host-side counters needs nothing.
+   */
+  discardSteps?(variables: readonly string[], count: number): void;
   dispose(): void;
 }
 

@@ -3,6 +3,7 @@ import type { DataInput } from './data.js';
 import { TensorloopError } from './errors.js';
 import type { LogOption } from './logger.js';
 import type { GradientClipOptions } from './loop/step.js';
+import { checkStepGateOption, type StepGateOption } from './loop/step-gate.js';
 import type { LossSpec } from './losses.js';
 import type { MetricSpec } from './metrics.js';
 import type { AnyOptimizer } from './optimizer-seam.js';
@@ -39,6 +40,14 @@ export interface TrainerOptions {
    * `'never'` leaves that to you (`model.resetStates()`).
    */
   readonly resetStates?: 'epoch' | 'never';
+  /**
+   * How a step that a plugin gates (`transformStepGate`: AMP's overflow skip) is skipped. `'host'`
+   * reads the gate, one bool scalar, before the update (exact counters at once; a memory read on cpu,
+   * wasm and tfjs-node); `'device'` applies the update through `where(gate, new, old)` with no
+   * read-back, and `time.step` learns of a skip at the next read-back (epoch end, batch logs, a
+   * checkpoint). Default `'auto'`: host on cpu, wasm and tfjs-node, device on WebGL and WebGPU.
+   */
+  readonly stepGate?: StepGateOption;
 }
 
 export interface FitOptions {
@@ -117,6 +126,7 @@ export interface CheckedTrainerOptions {
   readonly accumulateBatches: number;
   readonly clip: GradientClipOptions;
   readonly resetStates: 'epoch' | 'never';
+  readonly stepGate: StepGateOption;
 }
 
 export function checkTrainerOptions(options: TrainerOptions): CheckedTrainerOptions {
@@ -134,7 +144,15 @@ export function checkTrainerOptions(options: TrainerOptions): CheckedTrainerOpti
       `resetStates must be 'epoch' or 'never'; got ${JSON.stringify(resetStates)}.`,
     );
   }
-  return { logEvery, smoothing, accumulateBatches, clip: checkClip(options.gradientClip ?? {}), resetStates };
+  const stepGate = checkStepGateOption(options.stepGate);
+  return {
+    logEvery,
+    smoothing,
+    accumulateBatches,
+    clip: checkClip(options.gradientClip ?? {}),
+    resetStates,
+    stepGate,
+  };
 }
 
 /** Fit options after their checks. */

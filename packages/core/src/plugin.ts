@@ -78,7 +78,12 @@ export interface BatchEndEvent {
   readonly size: number;
   /** True when a plugin skipped this batch (no forward pass, no optimizer step). */
   readonly skipped: boolean;
-  /** True when the optimizer stepped after this micro-batch. */
+  /**
+   * True when the optimizer stepped after this micro-batch. False inside an accumulation window and
+   * when a step gate (`transformStepGate`, e.g. AMP on an overflow) skipped the step; with
+   * `stepGate: 'device'` (WebGL, WebGPU) a gated step reads true until the next read-back corrects
+   * `time.step` (see "Skipping a step" in the core README).
+   */
   readonly stepped: boolean;
   /**
    * Host values of this batch's loss and metrics. Present only when they were read back: a
@@ -179,6 +184,7 @@ export const HOOK_KINDS = {
   transformBatch: 'transform',
   transformLoss: 'transform',
   transformGradients: 'transform',
+  transformStepGate: 'transform',
   afterOptimizerStep: 'notify',
   onBatchEnd: 'emit',
   onValidationStart: 'emit',
@@ -216,6 +222,31 @@ export interface OptimizerStepEvent {
   readonly grads: ReadonlyMap<string, tf.Tensor>;
   /** The differentiated loss of the last micro-batch; undefined for the end-of-epoch flush of an accumulation window. */
   readonly loss: tf.Scalar | undefined;
+  /**
+   * The step's gate (a bool scalar on the device) when a plugin gates steps (`transformStepGate`),
+   * else undefined. With `stepGate: 'host'` a skipped step is not notified, so it is true here; with
+   * `'device'` it may be false: gate what you update after the step on it (`tf.where(applied, ...)`).
+   */
+  readonly applied: tf.Scalar | undefined;
+}
+
+/** What `transformStepGate` sees: the step's gradients, unclipped (after accumulation and `transformGradients`). */
+export interface StepGateInfo {
+  readonly grads: ReadonlyMap<string, tf.Tensor>;
+  /** The differentiated loss of the last micro-batch; undefined for the end-of-epoch flush of an accumulation window. */
+  readonly loss: tf.Scalar | undefined;
+}
+
+/**
+ * Device scalars a plugin wants on the host without a read-back of its own: core appends them to the
+ * next read-back it makes anyway (the epoch logs, batch logs when they are read, a checkpoint) and
+ * hands the host values to `received` before the event that follows (`onEpochEnd`, `onBatchEnd`).
+ */
+export interface PluginReadback {
+  /** Called inside a `tf.tidy` right before a read-back: temporaries are disposed, your tensors are not. */
+  tensors(): Readonly<Record<string, tf.Scalar>>;
+  /** The host values of what `tensors()` returned, by the same keys. */
+  received(values: Readonly<Record<string, number>>): void;
 }
 
 /** A hyperparameter a plugin writes, declared up front so conflicts fail at construction. */
@@ -329,8 +360,17 @@ export interface StepTransforms {
   readonly transformBatch?: ObjectHook<(ctx: TrainerContext, batch: Batch) => Batch>;
   /** Synchronous, inside the gradient tape: return the loss to differentiate (AMP scales it here). */
   readonly transformLoss?: ObjectHook<(ctx: TrainerContext, loss: tf.Scalar, info: LossContext) => tf.Scalar>;
-  /** Synchronous: return the gradients the optimizer applies (unscale, clip, accumulate). */
+  /** Synchronous, per micro-batch, before accumulation and clipping: return the gradients to use (AMP unscales here). */
   readonly transformGradients?: ObjectHook<(ctx: TrainerContext, grads: GradientMap) => GradientMap>;
+  /**
+   * Synchronous, at each optimizer step, before clipping: return the step's gate, a bool scalar on
+   * the device (`true`: apply the update; `false`: skip it, leaving weights, optimizer slots and step
+   * counts as they were, and `time.step` where it was). Combine with the gate you get
+   * (`tf.logicalAnd(gate, mine)`). AMP returns "every gradient is finite". See "Skipping a step".
+   */
+  readonly transformStepGate?: ObjectHook<
+    (ctx: TrainerContext, gate: tf.Scalar, info: StepGateInfo) => tf.Scalar
+  >;
   /** Synchronous, still inside the tidy, after the optimizer applied the update. */
   readonly afterOptimizerStep?: ObjectHook<(ctx: TrainerContext, event: OptimizerStepEvent) => void>;
 }
@@ -364,8 +404,13 @@ export interface PluginMeta<N extends string> {
   readonly needsBatchLogs?: boolean;
   /** Hyperparameters this plugin writes through `ctx.hparams.set`. */
   readonly hparams?: readonly HyperparamWriteDeclaration[];
-  /** Lines for `trainer.describe()` under this plugin (e.g. a schedule's start, peak and end). */
-  describe?(): string | readonly string[];
+  /**
+   * Lines for `trainer.describe()` under this plugin (e.g. a schedule's start, peak and end). `ctx`
+   * is this plugin's context (the model, the optimizer), also before the first fit.
+   */
+  describe?(ctx: TrainerContext): string | readonly string[];
+  /** Device values to read with core's next read-back instead of a read-back of your own. */
+  readonly readback?: PluginReadback;
   /** What `ctx.plugin(name)` returns to other plugins. */
   readonly api?: ApiOf<N>;
   /** JSON-serializable state for checkpoints (tensors go in `stateTensors`). */

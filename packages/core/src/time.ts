@@ -117,6 +117,16 @@ export class Clock {
     this.now.stageStep += 1;
   }
 
+  /**
+   * `count` optimizer steps counted earlier were skipped on the device after all (a step gate with
+   * `stepGate: 'device'`, learnt at a later read-back): the step counters give them back.
+   */
+  optimizerStepsDiscarded(count: number): void {
+    this.now.step -= count;
+    this.now.fitStep -= count;
+    this.now.stageStep -= count;
+  }
+
   /** A micro-batch was consumed, trained or skipped. */
   batchConsumed(): void {
     this.now.batch += 1;

@@ -27,6 +27,7 @@ import { LogHub } from './logger.js';
 import { evaluateSource } from './loop/evaluate.js';
 import { FitLoop, type FitResult } from './loop/fit-loop.js';
 import type { StepDeps } from './loop/step.js';
+import { resolveStepGateMode } from './loop/step-gate.js';
 import { type LossSpec, type ResolvedLoss, resolveLoss } from './losses.js';
 import { type ResolvedMetric, resolveMetrics } from './metrics.js';
 import type { ParamMatcher, TensorloopOptimizer } from './optim/types.js';
@@ -116,10 +117,12 @@ export class Trainer {
       hooks: this.hooks,
       clip: checked.clip,
       syncHyperparams: () => this.bridge.sync(),
+      gateMode: () => resolveStepGateMode(checked.stepGate, tf.getBackend()),
     };
     this.loop = new FitLoop({
       clock: this.clock,
       hooks: this.hooks,
+      plugins: this.plugins,
       rng: this.rng,
       step: this.stepDeps,
       history: this.allHistory,
@@ -461,6 +464,7 @@ export class Trainer {
       time: this.clock.time,
       backend: tf.getBackend(),
       writers: this.store.writers(),
+      contextFor: (name) => this.contextFor(name),
     });
   }
 

@@ -16,9 +16,11 @@ describe('HOOK_KINDS: one table for every core hook', () => {
       'transformBatch',
       'transformLoss',
       'transformGradients',
+      'transformStepGate',
       'afterOptimizerStep',
     ]);
     expect(HOOK_KINDS.afterOptimizerStep).toBe('notify');
+    expect(HOOK_KINDS.transformStepGate).toBe('transform');
     expect(HOOK_KINDS.transformLoss).toBe('transform');
     expect(HOOK_KINDS.onException).toBe('emitIsolated');
   });

@@ -12,6 +12,11 @@ export interface EpochLogState {
   readonly smoothN: number;
 }
 
+/** How a read-back is made: plain `data()`, or one that carries pending values along (`Readback`). */
+export type ReadTensor = (t: tf.Tensor) => Promise<ArrayLike<number>>;
+
+const plainRead: ReadTensor = (t) => t.data();
+
 /** Rows are folded into one device tensor every this many batches, to bound the tensor count. */
 const FOLD_EVERY = 128;
 
@@ -50,14 +55,18 @@ export class EpochLog {
     this.sizes.push(batchSize);
   }
 
-  /** Fold every pending row into the host state (one read-back). */
-  async state(): Promise<EpochLogState> {
+  /** Fold every pending row into the host state (one read-back, made by `read`). */
+  async state(read: ReadTensor = plainRead): Promise<EpochLogState> {
     if (this.sizes.length === 0) return this.base;
     const all = tf.tidy(() =>
       tf.concat([...this.chunks, ...(this.rows.length ? [tf.stack(this.rows) as tf.Tensor2D] : [])]),
     );
-    const values = await all.data();
-    all.dispose();
+    let values: ArrayLike<number>;
+    try {
+      values = await read(all);
+    } finally {
+      all.dispose();
+    }
     const k = this.keys.length;
     const sums = [...this.base.sums];
     let { count, smoothAvg, smoothN } = this.base;
@@ -80,9 +89,9 @@ export class EpochLog {
     this.base = { ...state, sums: [...state.sums] };
   }
 
-  /** The epoch's logs: means, plus `smooth_loss` (one read-back). */
-  async read(): Promise<Logs> {
-    const { sums, count, smoothAvg, smoothN } = await this.state();
+  /** The epoch's logs: means, plus `smooth_loss` (one read-back, made by `read`). */
+  async read(read: ReadTensor = plainRead): Promise<Logs> {
+    const { sums, count, smoothAvg, smoothN } = await this.state(read);
     const logs: Logs = {};
     if (count === 0) return logs;
     this.keys.forEach((key, j) => {

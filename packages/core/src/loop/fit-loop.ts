@@ -4,12 +4,13 @@ import type { ResumePoint } from '../checkpoint/trainer-state.js';
 import type { DataSource, PendingBatch } from '../data.js';
 import { TensorloopError } from '../errors.js';
 import { type HookRunner, type RaisedSignal, wrapHookError } from '../hooks.js';
-import type { CoreEventName, EpochRecord, HookEvents, Logger, Logs, StopReason } from '../plugin.js';
+import type { CoreEventName, EpochRecord, HookEvents, Logger, Logs, Plugin, StopReason } from '../plugin.js';
 import type { SeededRandom } from '../rng.js';
 import { type Clock, snapshotTime, type Time } from '../time.js';
 import { GradientAccumulator } from './accumulation.js';
 import { EpochLog } from './epoch-log.js';
 import { evaluateSource } from './evaluate.js';
+import { Readback } from './readback.js';
 import {
   captureResumePoint,
   continueFit,
@@ -24,12 +25,15 @@ import {
   trainedBeforeCheckpoint,
 } from './resume-point.js';
 import { flushAccumulated, type StepDeps, type StepOutput, trainStep } from './step.js';
+import { discardOptimizerSteps } from './step-gate.js';
 import { stepSeed } from './step-random.js';
 
 /** What the loop is built from; the trainer wires it. */
 export interface LoopDeps {
   readonly clock: Clock;
   readonly hooks: HookRunner;
+  /** The plugins in resolved order (their `readback` values ride on the loop's read-backs). */
+  readonly plugins: readonly Plugin[];
   readonly rng: SeededRandom;
   readonly step: StepDeps;
   /** Every epoch of every fit (the loop appends). */
@@ -101,16 +105,29 @@ export class FitLoop {
   stopReason: StopReason | undefined;
   private loopPhase: LoopPhase = 'idle';
   private epochRun: EpochRun | undefined;
+  /** Device values waiting for the next read-back: skipped device-gated steps, plugins' `readback`. */
+  private readonly readback: Readback;
 
-  constructor(private readonly deps: LoopDeps) {}
+  constructor(private readonly deps: LoopDeps) {
+    this.readback = new Readback(
+      deps.plugins,
+      (variables, count) => {
+        // Steps gated on the device were counted when they ran; the read-back says they were skipped.
+        deps.clock.optimizerStepsDiscarded(count);
+        discardOptimizerSteps(deps.step.optimizer, variables, count);
+      },
+      () => deps.clock.time,
+    );
+  }
 
   /** Where the loop is (resume points are the ends of epochs and batches). */
   get position(): LoopPhase {
     return this.loopPhase;
   }
 
-  /** The resume point of where the loop is now (see `resume-point.ts`). */
-  resumePoint(inFitCall: boolean): Promise<ResumePoint> {
+  /** The resume point of where the loop is now (see `resume-point.ts`), with every gated step settled. */
+  async resumePoint(inFitCall: boolean): Promise<ResumePoint> {
+    await this.readback.settle();
     const position = { phase: this.loopPhase, plan: this.plan, epoch: this.epochRun };
     return captureResumePoint(position, this.deps.clock, this.stopReason, inFitCall);
   }
@@ -177,6 +194,7 @@ export class FitLoop {
       throw error;
     } finally {
       this.loopPhase = 'idle';
+      this.readback.dispose(); // only a fit that threw leaves gated steps unread
     }
   }
 
@@ -270,10 +288,12 @@ export class FitLoop {
       }
       // A window cut by the end of the epoch still steps (rescaled to a mean); one cut by a stop of
       // the whole fit is dropped.
-      if (accumulator && !signals.stopFit && flushAccumulated(this.deps.step, accumulator)) {
-        clock.optimizerStepped();
+      if (accumulator && !signals.stopFit) {
+        const flushed = flushAccumulated(this.deps.step, accumulator);
+        if (flushed.stepped) clock.optimizerStepped();
+        this.readback.addGate(flushed.pending);
       }
-      return { logs: await log.read(), batches, cutShort };
+      return { logs: await log.read((t) => this.readback.read(t)), batches, cutShort };
     } finally {
       log.dispose();
       accumulator?.dispose();
@@ -301,6 +321,7 @@ export class FitLoop {
       if (!signals.skipBatch && !signals.stopFit) {
         output = trainStep(this.deps.step, pending, accumulator, stepSeed(this.deps.seed, time.batch));
         clock.trained(pending.size, output.stepped);
+        this.readback.addGate(output.pending);
       }
       clock.batchConsumed();
       if (!hooks.has('onBatchEnd')) {
@@ -343,7 +364,7 @@ export class FitLoop {
     if (!needsBatchLogs && !(logEvery !== undefined && this.deps.clock.time.batch % logEvery === 0)) {
       return undefined;
     }
-    const values = await row.data();
+    const values = await this.readback.read(row);
     const logs: Logs = { loss: values[0]! };
     step.metrics.forEach((m, i) => {
       logs[m.name] = values[i + 1]!;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PendingBatch } from '../data.js';
+import { TensorloopError } from '../errors.js';
 import type { HookRunner } from '../hooks.js';
 import { clipGradientsByGlobalNorm, clipGradientsByValue } from '../optim/clip.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from '../optimizer-seam.js';
@@ -7,6 +8,7 @@ import type { GradientMap } from '../plugin.js';
 import type { TrainableWeight } from '../variables.js';
 import type { GradientAccumulator } from './accumulation.js';
 import { type ForwardDeps, forwardLossMetrics } from './forward.js';
+import { applyGated, type PendingGate, type StepGateMode } from './step-gate.js';
 import { withSeededMathRandom } from './step-random.js';
 
 export interface GradientClipOptions {
@@ -23,20 +25,30 @@ export interface StepDeps extends ForwardDeps {
   readonly clip: GradientClipOptions;
   /** Push hyperparameter changes into the optimizer before it steps. */
   readonly syncHyperparams: () => void;
+  /** How a step a plugin gates (`transformStepGate`) is skipped: read on the host, or on the device. */
+  readonly gateMode: () => StepGateMode;
 }
 
-export interface StepOutput {
+/** What one optimizer step did, as far as the host knows. */
+export interface OptimizerStepOutcome {
+  /** True when the optimizer stepped (with a device gate: unless the pending gate says otherwise). */
+  readonly stepped: boolean;
+  /** A step applied through a device gate: whether it took effect is learnt at the next read-back. */
+  readonly pending: PendingGate | undefined;
+}
+
+export interface StepOutput extends OptimizerStepOutcome {
   /** [loss, ...metrics] of this batch, before loss transforms (what logs report). Caller disposes. */
   readonly values: tf.Tensor1D;
-  /** True when the optimizer stepped after this micro-batch. */
-  readonly stepped: boolean;
 }
+
+const NOT_STEPPED: OptimizerStepOutcome = { stepped: false, pending: undefined };
 
 /**
  * One synchronous training step inside one `tf.tidy` (DESIGN §3):
  * batch → transformBatch* → forward (training) → loss (+ regularizers) → transformLoss* →
- * gradients over the fixed variable list → transformGradients* → [accumulate] → clip →
- * optimizer → afterOptimizerStep*. Random ops inside it draw from `seed` (`step-random.ts`).
+ * gradients over the fixed variable list → transformGradients* → [accumulate] → transformStepGate* →
+ * clip → optimizer → afterOptimizerStep*. Random ops inside it draw from `seed` (`step-random.ts`).
  */
 export function trainStep(
   deps: StepDeps,
@@ -53,13 +65,15 @@ function stepInTidy(
   accumulator: GradientAccumulator | undefined,
 ): StepOutput {
   const { hooks } = deps;
-  return tf.tidy(() => {
+  // The outcome leaves the tidy by the closure (its pending gate is kept), the row as the result.
+  let outcome: OptimizerStepOutcome = NOT_STEPPED;
+  const values = tf.tidy(() => {
     const batch = hooks.transform('transformBatch', pending.materialize());
     const trainable = deps.weights.filter((w) => w.variable.trainable);
     let kept: tf.Scalar[] = [];
     if (trainable.length === 0) {
       kept = forwardLossMetrics(deps, batch, { training: true }).values;
-      return { values: tf.stack(kept) as tf.Tensor1D, stepped: false };
+      return tf.stack(kept) as tf.Tensor1D;
     }
     const { value: lossToDiff, grads } = tf.variableGrads(
       () => {
@@ -77,49 +91,93 @@ function stepInTidy(
       if (g) named.set(w.name, g);
     }
     named = hooks.transform('transformGradients', named);
-    let stepped = true;
     if (accumulator) {
       accumulator.add(named);
-      stepped = accumulator.full;
-      if (stepped) {
-        const summed = accumulator.take();
-        optimizerStep(deps, summed, lossToDiff);
-        tf.dispose([...summed.values()]);
-      }
+      outcome = accumulator.full ? applyAccumulated(deps, accumulator, lossToDiff) : NOT_STEPPED;
     } else {
-      optimizerStep(deps, named, lossToDiff);
+      outcome = optimizerStep(deps, named, lossToDiff);
     }
     // One op: a reshape (no copy) when there is only the loss.
-    const values = (kept.length === 1 ? tf.reshape(kept[0]!, [1]) : tf.stack(kept)) as tf.Tensor1D;
+    const row = (kept.length === 1 ? tf.reshape(kept[0]!, [1]) : tf.stack(kept)) as tf.Tensor1D;
     tf.dispose(kept);
-    return { values, stepped };
+    return row;
   });
+  return { values, ...outcome };
 }
 
-/** Apply what an accumulator holds (the epoch ended inside a window). Returns true if it stepped. */
-export function flushAccumulated(deps: StepDeps, accumulator: GradientAccumulator): boolean {
-  if (accumulator.pending === 0) return false;
+/** Apply what an accumulator holds (the epoch ended inside a window). */
+export function flushAccumulated(deps: StepDeps, accumulator: GradientAccumulator): OptimizerStepOutcome {
+  if (accumulator.pending === 0) return NOT_STEPPED;
+  let outcome = NOT_STEPPED;
   tf.tidy(() => {
-    const summed = accumulator.take();
-    optimizerStep(deps, summed, undefined);
-    tf.dispose([...summed.values()]);
+    outcome = applyAccumulated(deps, accumulator, undefined);
   });
-  return true;
+  return outcome;
 }
 
-function optimizerStep(deps: StepDeps, grads: GradientMap, loss: tf.Scalar | undefined): void {
+/** One optimizer step over a window's summed gradients; a skipped step drops the whole window. */
+function applyAccumulated(
+  deps: StepDeps,
+  accumulator: GradientAccumulator,
+  loss: tf.Scalar | undefined,
+): OptimizerStepOutcome {
+  const summed = accumulator.take();
+  try {
+    return optimizerStep(deps, summed, loss);
+  } finally {
+    tf.dispose([...summed.values()]);
+  }
+}
+
+/**
+ * transformStepGate* → clip → optimizer → afterOptimizerStep*. A gated step is skipped either on
+ * the host (`gateMode() === 'host'`: one read of one scalar, before anything is applied) or on the
+ * device (every variable the optimizer assigns goes through `where(gate, new, old)`; the host learns
+ * the outcome at the next read-back).
+ */
+function optimizerStep(
+  deps: StepDeps,
+  grads: GradientMap,
+  loss: tf.Scalar | undefined,
+): OptimizerStepOutcome {
+  const gate = stepGate(deps, grads, loss);
+  const onDevice = gate !== undefined && deps.gateMode() === 'device';
+  if (gate !== undefined && !onDevice && gate.dataSync()[0] === 0) return NOT_STEPPED;
   let final = grads;
   if (deps.clip.maxValue !== undefined) final = clipGradientsByValue(final, deps.clip.maxValue);
   if (deps.clip.maxNorm !== undefined) final = clipGradientsByGlobalNorm(final, deps.clip.maxNorm).grads;
   deps.syncHyperparams();
+  if (onDevice) applyGated(gate, () => applyUpdate(deps, final));
+  else applyUpdate(deps, final);
+  deps.hooks.notify('afterOptimizerStep', { grads: final, loss, applied: gate });
+  if (!onDevice) return { stepped: true, pending: undefined };
+  // A clone (shared storage): the gate may be a plugin's own tensor, and this one is disposed later.
+  return { stepped: true, pending: { flag: tf.keep(tf.clone(gate)), variables: [...final.keys()] } };
+}
+
+/** The gate plugins return for this step (a bool scalar), or undefined when no plugin gates steps. */
+function stepGate(deps: StepDeps, grads: GradientMap, loss: tf.Scalar | undefined): tf.Scalar | undefined {
+  if (!deps.hooks.has('transformStepGate')) return undefined;
+  const gate = deps.hooks.transform('transformStepGate', tf.scalar(true, 'bool'), { grads, loss });
+  if (!(gate instanceof tf.Tensor) || gate.dtype !== 'bool' || gate.rank !== 0) {
+    const what = gate instanceof tf.Tensor ? `a ${gate.dtype} tensor of shape [${gate.shape}]` : String(gate);
+    throw new TensorloopError(
+      'TL_HOOK_FAILED',
+      `transformStepGate must return a bool scalar tensor (true: apply the update), got ${what}. Combine with the gate you receive: tf.logicalAnd(gate, mine).`,
+      { hook: 'transformStepGate' },
+    );
+  }
+  return gate;
+}
+
+function applyUpdate(deps: StepDeps, grads: GradientMap): void {
   const { optimizer } = deps;
   if (isTensorloopOptimizer(optimizer)) {
-    optimizer.applyGradients(final);
+    optimizer.applyGradients(grads);
   } else {
     // tfjs optimizers key their slots by position: always hand them the full fixed list, with null
     // for frozen weights (exactly what optimizer.minimize(f, true, varList) does).
-    const list = deps.weights.map((w) => ({ name: w.variable.name, tensor: final.get(w.name) ?? null }));
+    const list = deps.weights.map((w) => ({ name: w.variable.name, tensor: grads.get(w.name) ?? null }));
     optimizer.applyGradients(list as unknown as Parameters<tf.Optimizer['applyGradients']>[0]);
   }
-  deps.hooks.notify('afterOptimizerStep', { grads: final, loss });
 }

@@ -66,9 +66,10 @@ function adagradUpdate({ param, grad, hparams, step, slots, scalar }: StepContex
   >;
   let g: tf.Tensor = grad;
   if (weightDecay !== 0) g = g.add(param.mul(scalar(weightDecay)));
-  const previous = slots.get('sum') ?? (initial === 0 ? undefined : tf.fill(param.shape, initial));
+  const stored = slots.get('sum');
+  const previous = stored ?? (initial === 0 ? undefined : tf.fill(param.shape, initial));
   const sum = previous === undefined ? g.square() : previous.add(g.square());
-  slots.set('sum', sum);
+  slots.set('sum', sum, stored === undefined ? previous : undefined);
   const clr = lr / (1 + (step - 1) * lrDecay);
   param.assign(param.sub(g.div(sum.sqrt().add(scalar(eps))).mul(scalar(clr))));
 }

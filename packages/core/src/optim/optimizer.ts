@@ -24,8 +24,12 @@ export const STATE_FORMAT = 'tensorloop-optimizer@1';
 /** Slots of one variable, created on first write and owned by the optimizer. */
 export interface SlotAccess {
   get(slot: string): tf.Variable | undefined;
-  /** Assigns, or creates the slot variable from `value` (which may be a temporary of the tidy). */
-  set(slot: string, value: tf.Tensor): void;
+  /**
+   * Assigns `value`, creating the slot first if needed. A new slot is created from `initial` (zeros
+   * when omitted: what a missing slot means to the update rule) and then assigned, so that an update
+   * skipped by a device step gate leaves it at `initial`. Both may be temporaries of the tidy.
+   */
+  set(slot: string, value: tf.Tensor, initial?: tf.Tensor): void;
 }
 
 /** What an update rule sees for one variable in one step (inside a tidy). */
@@ -192,6 +196,14 @@ class NamedOptimizer implements TensorloopOptimizer {
     });
   }
 
+  discardSteps(variables: readonly string[], count: number): void {
+    for (const name of variables) {
+      const step = (this.steps.get(name) ?? 0) - count;
+      if (step <= 0) this.steps.delete(name);
+      else this.steps.set(name, step);
+    }
+  }
+
   getState(): OptimizerState {
     const slots: Record<string, tf.Tensor> = {};
     for (const [variable, byName] of this.slots) {
@@ -299,10 +311,13 @@ class NamedOptimizer implements TensorloopOptimizer {
     const byName = this.slotMap(variable);
     return {
       get: (slot) => byName.get(slot),
-      set: (slot, value) => {
-        const existing = byName.get(slot);
-        if (existing === undefined) byName.set(slot, tf.variable(value, false));
-        else existing.assign(value);
+      set: (slot, value, initial) => {
+        let target = byName.get(slot);
+        if (target === undefined) {
+          target = tf.variable(initial ?? tf.zerosLike(value), false);
+          byName.set(slot, target);
+        }
+        target.assign(value);
       },
     };
   }

@@ -87,6 +87,11 @@ export interface TensorloopOptimizer {
    */
   applyGradients(grads: ReadonlyMap<string, tf.Tensor>): void;
   /**
+   * The update that advanced these variables' step counts was skipped on the device (a step gate
+   * with `stepGate: 'device'`, learnt at a later read-back) `count` times: their step counts go back.
+   */
+  discardSteps(variables: readonly string[], count: number): void;
+  /**
    * A snapshot. The slot tensors are clones the caller owns and must dispose (cheap: they share
    * storage with the live slots until the next update replaces them). Call outside a `tf.tidy`, or
    * `tf.keep` them.
