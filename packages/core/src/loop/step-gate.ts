@@ -51,13 +51,25 @@ export interface PendingGate {
 export function applyGated(gate: tf.Scalar, apply: () => void): void {
   const proto = tf.Variable.prototype;
   const assign = proto.assign;
+  // One broadcast of the gate per shape (Adam assigns a weight and its two slots of the same shape).
+  const conditions = new Map<string, tf.Tensor>();
+  const conditionFor = (shape: readonly number[]): tf.Tensor => {
+    const key = shape.join(',');
+    let condition = conditions.get(key);
+    if (condition === undefined) {
+      condition = tf.keep(tf.broadcastTo(gate, [...shape]));
+      conditions.set(key, condition);
+    }
+    return condition;
+  };
   proto.assign = function gatedAssign(this: tf.Variable, value: tf.Tensor): void {
-    assign.call(this, tf.where(gate, value, this));
+    assign.call(this, tf.where(conditionFor(value.shape), value, this));
   };
   try {
     apply();
   } finally {
     proto.assign = assign;
+    for (const c of conditions.values()) c.dispose();
   }
 }
 
