@@ -29,6 +29,13 @@ import { FitLoop, type FitResult } from './loop/fit-loop.js';
 import type { StepDeps } from './loop/step.js';
 import { type LossSpec, type ResolvedLoss, resolveLoss } from './losses.js';
 import { type ResolvedMetric, resolveMetrics } from './metrics.js';
+import {
+  checkEvaluateOptionKeys,
+  checkFitOptionKeys,
+  checkTrainerOptionKeys,
+  compiledDefaults,
+  splitForValidation,
+} from './model-fit-compat.js';
 import type { ParamMatcher, TensorloopOptimizer } from './optim/types.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
 import {
@@ -85,17 +92,35 @@ export class Trainer {
   private pendingResume: FitCheckpoint | undefined;
 
   constructor(options: TrainerOptions) {
-    const model = checkModel(options.model);
+    if (typeof options === 'object' && options !== null) checkTrainerOptionKeys(options);
+    const model = checkModel(options?.model);
     registerFileSystemRouter(); // file:// for pure @tensorflow/tfjs in Node (no-op elsewhere)
     this.model = model;
-    const optimizer = checkOptimizer(options.optimizer);
+    // A compiled model brings its loss, optimizer and metrics, as model.fit would use them.
+    const compiled = compiledDefaults(model);
+    const optimizer = checkOptimizer(options.optimizer ?? compiled.optimizer);
     this.optimizer = optimizer;
-    this.lossSpec = options.loss;
-    this.loss = resolveLoss(options.loss, { hparams: this.store, time: this.clock.time });
-    this.metrics = resolveMetrics(options.metrics, options.loss);
+    const lossSpec = options.loss ?? compiled.loss;
+    if (lossSpec === undefined) {
+      throw new TensorloopError(
+        'TL_LOSS_UNKNOWN',
+        "options.loss is required (a loss name such as 'categoricalCrossentropy' or (yTrue, yPred) => tensor), unless the model was compile()d with one.",
+      );
+    }
+    this.lossSpec = lossSpec;
+    this.loss = resolveLoss(lossSpec, { hparams: this.store, time: this.clock.time });
+    this.metrics = resolveMetrics(options.metrics ?? compiled.metrics, lossSpec);
     this.rng = new SeededRandom(options.seed ?? 0);
     const checked = checkTrainerOptions(options);
     this.logHub = new LogHub(options.log ?? 'console', () => this.clock.time);
+    const overridden = (['loss', 'optimizer', 'metrics'] as const).filter(
+      (k) => options[k] !== undefined && compiled[k] !== undefined,
+    );
+    if (overridden.length > 0) {
+      this.logger.info(
+        `the model was compiled with its own ${overridden.join(', ')}; the Trainer's options are used instead.`,
+      );
+    }
     this.plugins = orderPlugins(options.plugins ?? []);
     this.weights = collectTrainableWeights(model);
     makeFrozenBatchNormInfer(model, this.weights);
@@ -274,16 +299,17 @@ export class Trainer {
 
   /** Train. Time continues from earlier fits on this trainer. */
   async fit(data: DataInput, options: FitOptions): Promise<FitResult> {
+    if (typeof options === 'object' && options !== null) checkFitOptionKeys(options);
     const opts = checkFitOptions(options);
     this.enter('fit');
     let source: DataSource | undefined;
     let validation: DataSource | undefined;
+    let split: ReturnType<typeof splitForValidation>;
     try {
-      source = toDataSource(data, 'Training data');
-      validation =
-        options.validationData === undefined
-          ? undefined
-          : toDataSource(options.validationData, 'validationData');
+      split = splitForValidation(data, options.validationSplit, options.validationData !== undefined);
+      source = toDataSource(split?.train ?? data, 'Training data');
+      const validationData = split?.validation ?? options.validationData;
+      validation = validationData === undefined ? undefined : toDataSource(validationData, 'validationData');
       await preflight(this.model, this.lossSpec, source, 'training data', opts.checkData);
       if (validation)
         await preflight(this.model, this.lossSpec, validation, 'validationData', opts.checkData);
@@ -310,12 +336,14 @@ export class Trainer {
     } finally {
       source?.dispose();
       validation?.dispose();
+      if (split) tf.dispose([split.train.x, split.train.y, split.validation.x, split.validation.y].flat());
       this.busy = undefined;
     }
   }
 
   /** Loss and metrics over data, in inference mode: `{ loss, accuracy, ... }`. */
   async evaluate(data: DataInput, options: EvaluateOptions = {}): Promise<Logs> {
+    checkEvaluateOptionKeys(options);
     const batchSize = requireInteger('batchSize', options.batchSize ?? 32, 1);
     this.enter('evaluate');
     let source: DataSource | undefined;
