@@ -73,9 +73,14 @@ export class HookRunner {
 
   constructor(
     plugins: readonly Plugin[],
-    ctxFor: (plugin: string) => TrainerContext,
+    private readonly ctxFor: (plugin: string) => TrainerContext,
     private readonly now: () => Time,
   ) {
+    this.setPlugins(plugins);
+  }
+
+  /** Resolve the handler lists again for another ordered plugin list (plugins added between fits). */
+  setPlugins(plugins: readonly Plugin[]): void {
     const byHook = new Map<string, { entry: HandlerEntry<AnyFn>; rank: number; position: number }[]>();
     plugins.forEach((plugin, position) => {
       for (const [key, value] of Object.entries(plugin)) {
@@ -93,13 +98,14 @@ export class HookRunner {
         const { fn, order } = unwrap(value as ObjectHook<AnyFn>);
         const list = byHook.get(key) ?? [];
         list.push({
-          entry: { plugin: plugin.name, fn, ctx: ctxFor(plugin.name) },
+          entry: { plugin: plugin.name, fn, ctx: this.ctxFor(plugin.name) },
           rank: ORDER_RANK[order],
           position,
         });
         byHook.set(key, list);
       }
     });
+    this.handlers.clear(); // only once every hook is valid: a bad plugin list changes nothing
     for (const [hook, list] of byHook) {
       list.sort((a, b) => a.rank - b.rank || a.position - b.position);
       this.handlers.set(
