@@ -262,7 +262,7 @@ export async function checkParseState(kit: Kit): Promise<CheckResult> {
     notes,
     summary:
       problems.length === 0
-        ? `${viaParse ? 'parseState' : 'loadState'} refused ${GARBAGE.length} garbage states and ${caught} mistyped fields${codeText}`
+        ? `${viaParse ? 'parseState' : 'loadState'} refused ${GARBAGE.length} garbage states and ${caught} mistyped field${caught === 1 ? '' : 's'}${codeText}`
         : `${viaParse ? 'parseState' : 'loadState'} lets garbage through`,
   });
 }

@@ -65,7 +65,7 @@ export function formatReport(report: Omit<PluginReport, 'format' | 'check'>): st
   ];
   const width = Math.max(...report.checks.map((c) => c.name.length));
   for (const c of report.checks) {
-    lines.push(`  ${MARK[c.status]} ${c.name.padEnd(width)}  ${c.summary}`);
+    lines.push(`  ${MARK[c.status]} ${c.name.padEnd(width)}  ${c.summary} (${c.seconds.toFixed(1)} s)`);
     const pad = ' '.repeat(width + 6);
     for (const p of c.problems) lines.push(`${pad}✗ ${indent(p, pad)}`);
     for (const n of c.notes) lines.push(`${pad}note: ${indent(n, pad)}`);

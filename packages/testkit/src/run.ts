@@ -15,6 +15,9 @@ export interface PluginRun {
   readonly results: readonly FitResult[];
   /** The last fit's result. */
   readonly result: FitResult;
+  /** The training and validation tensors of the run (freed by `dispose()`). */
+  readonly data: KitRun['data'];
+  readonly validationData: KitRun['validationData'];
   /** Frees the model, the optimizer and the data. */
   dispose(): void;
 }
@@ -44,5 +47,12 @@ export async function runWithPlugins(
     run.dispose();
     throw error;
   }
-  return { trainer: run.trainer, results, result: results.at(-1)!, dispose: () => run.dispose() };
+  return {
+    trainer: run.trainer,
+    results,
+    result: results.at(-1)!,
+    data: run.data,
+    validationData: run.validationData,
+    dispose: () => run.dispose(),
+  };
 }
