@@ -6,7 +6,8 @@ import { describe, expect, test } from 'vitest';
 // The built package, as a user's process imports it: the resume check imports it in fresh processes.
 const dist = new URL('../dist/index.js', import.meta.url);
 
-describe('@tensorloop/early-stopping passes the testkit', () => {
+// Child processes on a loaded machine: more time than this package's default 60 s per test.
+describe('@tensorloop/early-stopping passes the testkit', { timeout: 240_000 }, () => {
   test('patience 1 with restoreBestWeights: every check passes', async () => {
     const report = await checkPlugin({
       module: dist,

@@ -7,7 +7,8 @@ import { describe, expect, test } from 'vitest';
 const dist = new URL('../dist/index.js', import.meta.url);
 const factories = new URL('./testkit-factories.fixture.mjs', import.meta.url);
 
-describe('@tensorloop/lr-schedules plugins pass the testkit', () => {
+// Child processes on a loaded machine: more time than this package's default 60 s per test.
+describe('@tensorloop/lr-schedules plugins pass the testkit', { timeout: 240_000 }, () => {
   test('schedule(): a warmup into a cosine of lr, per step', async () => {
     const report = await checkPlugin({ module: factories, export: 'warmupCosine' });
     expect(report.problems).toEqual([]);
@@ -55,56 +56,60 @@ describe('@tensorloop/lr-schedules plugins pass the testkit', () => {
   });
 });
 
-describe('resume contract on real MNIST: one-cycle (lr and beta1 per step) with reduce-on-plateau multiplying the lr', () => {
-  let report: PluginReport;
-  type Step = { at: 'step'; step: number; hparams: Record<string, number> };
+describe(
+  'resume contract on real MNIST: one-cycle (lr and beta1 per step) with reduce-on-plateau multiplying the lr',
+  { timeout: 240_000 },
+  () => {
+    let report: PluginReport;
+    type Step = { at: 'step'; step: number; hparams: Record<string, number> };
 
-  test('interrupted after epoch 2 and mid-epoch at step 23: same lr/beta1 at every step, same reductions, same weights', async () => {
-    report = await checkPlugin(
-      { module: dist, export: 'oneCycle', options: { maxLr: 0.05, pctStart: 0.3 } },
-      {
-        with: [
-          {
-            module: dist,
-            export: 'reduceOnPlateau',
-            options: { monitor: 'val_loss', patience: 0, factor: 0.5, threshold: 0.05 },
+    test('interrupted after epoch 2 and mid-epoch at step 23: same lr/beta1 at every step, same reductions, same weights', async () => {
+      report = await checkPlugin(
+        { module: dist, export: 'oneCycle', options: { maxLr: 0.05, pctStart: 0.3 } },
+        {
+          with: [
+            {
+              module: dist,
+              export: 'reduceOnPlateau',
+              options: { monitor: 'val_loss', patience: 0, factor: 0.5, threshold: 0.05 },
+            },
+          ],
+          setup: {
+            task: 'mnist',
+            samples: 400,
+            validationSamples: 100,
+            epochs: 5,
+            batchSize: 40,
+            optimizer: { type: 'adam', lr: 1e-3 },
+            seed: 13,
+            modelSeed: 9,
           },
-        ],
-        setup: {
-          task: 'mnist',
-          samples: 400,
-          validationSamples: 100,
-          epochs: 5,
-          batchSize: 40,
-          optimizer: { type: 'adam', lr: 1e-3 },
-          seed: 13,
-          modelSeed: 9,
+          checks: {
+            leaks: false,
+            stop: false,
+            skipBatch: false,
+            error: false,
+            refit: false,
+            state: false,
+            parseState: false,
+            hparams: false,
+            timing: false,
+          },
+          resume: { interruptions: [{ afterEpoch: 2 }, { atStep: 23 }] },
         },
-        checks: {
-          leaks: false,
-          stop: false,
-          skipBatch: false,
-          error: false,
-          refit: false,
-          state: false,
-          parseState: false,
-          hparams: false,
-          timing: false,
-        },
-        resume: { interruptions: [{ afterEpoch: 2 }, { atStep: 23 }] },
-      },
-    );
-    expect(report.problems).toEqual([]);
-    for (const outcome of report.resume) {
-      expect(outcome.maxWeightDiff).toBeLessThanOrEqual(1e-6);
-      const steps = outcome.decisions.filter((d) => (d as Step).at === 'step') as Step[];
-      // 5 epochs × 10 steps, each recorded once across the two processes.
-      expect(steps.map((d) => d.step)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-      expect(Math.max(...steps.map((d) => d.hparams['lr(default)']!))).toBeLessThanOrEqual(0.05 + 1e-12);
-      expect(new Set(steps.map((d) => d.hparams['beta1(default)'])).size).toBeGreaterThan(10);
-      // The plateau fired at least once, so the resumed run had a factor to carry over.
-      const end = outcome.decisions.at(-1) as { states: Record<string, { reductions: unknown[] }> };
-      expect(end.states['@tensorloop/lr-schedules:plateau']!.reductions.length).toBeGreaterThan(0);
-    }
-  });
-});
+      );
+      expect(report.problems).toEqual([]);
+      for (const outcome of report.resume) {
+        expect(outcome.maxWeightDiff).toBeLessThanOrEqual(1e-6);
+        const steps = outcome.decisions.filter((d) => (d as Step).at === 'step') as Step[];
+        // 5 epochs × 10 steps, each recorded once across the two processes.
+        expect(steps.map((d) => d.step)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+        expect(Math.max(...steps.map((d) => d.hparams['lr(default)']!))).toBeLessThanOrEqual(0.05 + 1e-12);
+        expect(new Set(steps.map((d) => d.hparams['beta1(default)'])).size).toBeGreaterThan(10);
+        // The plateau fired at least once, so the resumed run had a factor to carry over.
+        const end = outcome.decisions.at(-1) as { states: Record<string, { reductions: unknown[] }> };
+        expect(end.states['@tensorloop/lr-schedules:plateau']!.reductions.length).toBeGreaterThan(0);
+      }
+    });
+  },
+);
