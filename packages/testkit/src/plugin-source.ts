@@ -37,7 +37,7 @@ export interface LoadedPlugin {
   make(): Plugin;
   /** Set for module references: the resume check can then run in fresh processes. */
   readonly ref: ModuleRef | undefined;
-  /** How the report names the source: `earlyStopping from .../dist/index.js`, or `a factory function`. */
+  /** How the report names the source: `export earlyStopping of file:///.../dist/index.js`, or `a factory function`. */
   readonly label: string;
 }
 
@@ -114,6 +114,6 @@ export async function loadPlugin(source: PluginUnderTest): Promise<LoadedPlugin>
     export: source.export ?? 'default',
     options: source.options,
   };
-  const label = `${ref.export} from ${ref.href}`;
+  const label = `export ${ref.export} of ${ref.href}`;
   return { make: checked(await importFactory(ref), label), ref, label };
 }
