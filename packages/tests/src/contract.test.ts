@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
+import { runResumeContract } from '@tensorloop/testkit';
 import { describe, expect, test } from 'vitest';
-import { runResumeContract } from './harness.js';
 
-const scenario = (name: string) => fileURLToPath(new URL(`../../dist/scenarios/${name}.js`, import.meta.url));
+const scenario = (name: string) => fileURLToPath(new URL(`../dist/scenarios/${name}.js`, import.meta.url));
 
 describe('resume contract: N steps, checkpoint, crash, fresh process, M steps â‰¡ N+M steps', () => {
   test('core with tf.train.adam, shuffle, frozen layers and BatchNorm phases (epoch-end checkpoint)', async () => {
@@ -17,9 +17,7 @@ describe('resume contract: N steps, checkpoint, crash, fresh process, M steps â‰
       { epoch: 3, phase: 'all' },
     ]);
     expect(report.straight.history).toHaveLength(5);
-    expect(
-      (report.straight.history[4] as { logs: { val_accuracy: number } }).logs.val_accuracy,
-    ).toBeGreaterThan(0.6);
+    expect(report.straight.history[4]!.logs.val_accuracy).toBeGreaterThan(0.6);
   });
 
   test('core adamw with groups, lr decay, clipping and accumulation (mid-epoch checkpoint), stop decision kept', async () => {

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
+import { runResumeContract } from '@tensorloop/testkit';
 import { describe, expect, test } from 'vitest';
-import { runResumeContract } from './harness.js';
 
-const scenario = fileURLToPath(new URL('../../dist/scenarios/meta-trainer.js', import.meta.url));
+const scenario = fileURLToPath(new URL('../dist/scenarios/meta-trainer.js', import.meta.url));
 
 interface Decision {
   eval?: number;
