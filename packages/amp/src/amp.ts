@@ -156,7 +156,8 @@ export function amp(options: AmpOptions = {}): Plugin<typeof AMP_PLUGIN> {
     api,
     describe(ctx) {
       const lines = [describeRule(rule), describePrecision(precision, halfFloatTextures)];
-      if (rounds) for (const layer of planFor(ctx.model)) lines.push(`  ${describeLayer(layer)}`);
+      const layers = ctx ? planFor(ctx.model) : plan;
+      if (rounds) for (const layer of layers) lines.push(`  ${describeLayer(layer)}`);
       return lines;
     },
     readback: {

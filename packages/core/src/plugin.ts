@@ -371,8 +371,11 @@ export interface StepTransforms {
   readonly transformStepGate?: ObjectHook<
     (ctx: TrainerContext, gate: tf.Scalar, info: StepGateInfo) => tf.Scalar
   >;
-  /** Synchronous, still inside the tidy, after the optimizer applied the update. */
-  readonly afterOptimizerStep?: ObjectHook<(ctx: TrainerContext, event: OptimizerStepEvent) => void>;
+  /**
+   * Synchronous, still inside the tidy, after the optimizer applied the update. Returns nothing
+   * (typed `undefined`, so an `async` handler is a compile error).
+   */
+  readonly afterOptimizerStep?: ObjectHook<(ctx: TrainerContext, event: OptimizerStepEvent) => undefined>;
 }
 
 export type StepTransformName = keyof StepTransforms;
@@ -405,10 +408,11 @@ export interface PluginMeta<N extends string> {
   /** Hyperparameters this plugin writes through `ctx.hparams.set`. */
   readonly hparams?: readonly HyperparamWriteDeclaration[];
   /**
-   * Lines for `trainer.describe()` under this plugin (e.g. a schedule's start, peak and end). `ctx`
-   * is this plugin's context (the model, the optimizer), also before the first fit.
+   * Lines for `trainer.describe()` under this plugin (e.g. a schedule's start, peak and end). The
+   * trainer passes this plugin's context (the model, the optimizer), also before the first fit;
+   * called by anyone else, `ctx` may be missing.
    */
-  describe?(ctx: TrainerContext): string | readonly string[];
+  describe?(ctx?: TrainerContext): string | readonly string[];
   /** Device values to read with core's next read-back instead of a read-back of your own. */
   readonly readback?: PluginReadback;
   /** What `ctx.plugin(name)` returns to other plugins. */

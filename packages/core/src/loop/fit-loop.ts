@@ -110,7 +110,7 @@ export class FitLoop {
 
   constructor(private readonly deps: LoopDeps) {
     this.readback = new Readback(
-      deps.plugins,
+      () => deps.plugins,
       (variables, count) => {
         // Steps gated on the device were counted when they ran; the read-back says they were skipped.
         deps.clock.optimizerStepsDiscarded(count);

@@ -20,20 +20,22 @@ interface GateGroup {
  */
 export class Readback {
   private readonly groups = new Map<string, GateGroup>();
-  private readonly readers: readonly Plugin[];
 
   constructor(
-    plugins: readonly Plugin[],
+    /** The trainer's plugins (live: plugins may be added between fits). */
+    private readonly plugins: () => readonly Plugin[],
     /** `count` of the steps counted over `variables` were skipped on the device. */
     private readonly onSkipped: (variables: readonly string[], count: number) => void,
     private readonly now: () => Time,
-  ) {
-    this.readers = plugins.filter((p) => p.readback !== undefined);
+  ) {}
+
+  private get readers(): Plugin[] {
+    return this.plugins().filter((p) => p.readback !== undefined);
   }
 
   /** True when a read-back would carry more than its own values. */
   get active(): boolean {
-    return this.groups.size > 0 || this.readers.length > 0;
+    return this.groups.size > 0 || this.plugins().some((p) => p.readback !== undefined);
   }
 
   /** A step applied through a device gate: count it as skipped unless its gate was true. */
@@ -73,12 +75,13 @@ export class Readback {
     const groups = [...this.groups.values()];
     this.groups.clear();
     const keys: { plugin: Plugin; key: string }[] = [];
+    const readers = this.readers;
     let all: tf.Tensor1D;
     try {
       all = tf.tidy(() => {
         const parts: tf.Tensor1D[] = main ? [flat(main)] : [];
         for (const g of groups) parts.push(flat(g.skipped));
-        for (const plugin of this.readers) {
+        for (const plugin of readers) {
           for (const [key, value] of Object.entries(this.pluginTensors(plugin))) {
             parts.push(flat(value));
             keys.push({ plugin, key });
@@ -96,7 +99,7 @@ export class Readback {
       const skipped = values[offset + i]!;
       if (skipped > 0) this.onSkipped(g.variables, skipped);
     });
-    this.deliver(keys, values, offset + groups.length);
+    this.deliver(readers, keys, values, offset + groups.length);
     return values.subarray(0, offset);
   }
 
@@ -122,6 +125,7 @@ export class Readback {
   }
 
   private deliver(
+    readers: readonly Plugin[],
     keys: readonly { plugin: Plugin; key: string }[],
     values: ArrayLike<number>,
     from: number,
@@ -132,7 +136,7 @@ export class Readback {
       record[key] = values[from + i]!;
       byPlugin.set(plugin, record);
     });
-    for (const plugin of this.readers) {
+    for (const plugin of readers) {
       try {
         plugin.readback!.received(byPlugin.get(plugin) ?? {});
       } catch (cause) {

@@ -260,7 +260,7 @@ describe('read-backs', () => {
 });
 
 describe('a bad gate', () => {
-  test('a gate that is not a bool scalar fails with TL_HOOK_FAILED saying what is expected', async () => {
+  test('a gate that is not a bool scalar fails with TL_PLUGIN_INVALID naming the plugin and what is expected', async () => {
     const t = new Trainer({
       model: tinyClassifier(),
       loss: 'categoricalCrossentropy',
@@ -269,8 +269,9 @@ describe('a bad gate', () => {
       log: 'silent',
     });
     await expect(t.fit(data, { epochs: 1, batchSize: 10 })).rejects.toMatchObject({
-      code: 'TL_HOOK_FAILED',
-      message: expect.stringContaining('must return a bool scalar tensor'),
+      code: 'TL_PLUGIN_INVALID',
+      plugin: 'bad',
+      message: expect.stringContaining('must synchronously return the gate (a bool scalar tensor'),
     });
   });
 

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PendingBatch } from '../data.js';
-import { TensorloopError } from '../errors.js';
 import type { HookRunner } from '../hooks.js';
 import { clipGradientsByGlobalNorm, clipGradientsByValue } from '../optim/clip.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from '../optimizer-seam.js';
@@ -155,19 +154,13 @@ function optimizerStep(
   return { stepped: true, pending: { flag: tf.keep(tf.clone(gate)), variables: [...final.keys()] } };
 }
 
-/** The gate plugins return for this step (a bool scalar), or undefined when no plugin gates steps. */
+/**
+ * The gate plugins return for this step (a bool scalar; the hook runner checks each handler's), or
+ * undefined when no plugin gates steps.
+ */
 function stepGate(deps: StepDeps, grads: GradientMap, loss: tf.Scalar | undefined): tf.Scalar | undefined {
   if (!deps.hooks.has('transformStepGate')) return undefined;
-  const gate = deps.hooks.transform('transformStepGate', tf.scalar(true, 'bool'), { grads, loss });
-  if (!(gate instanceof tf.Tensor) || gate.dtype !== 'bool' || gate.rank !== 0) {
-    const what = gate instanceof tf.Tensor ? `a ${gate.dtype} tensor of shape [${gate.shape}]` : String(gate);
-    throw new TensorloopError(
-      'TL_HOOK_FAILED',
-      `transformStepGate must return a bool scalar tensor (true: apply the update), got ${what}. Combine with the gate you receive: tf.logicalAnd(gate, mine).`,
-      { hook: 'transformStepGate' },
-    );
-  }
-  return gate;
+  return deps.hooks.transform('transformStepGate', tf.scalar(true, 'bool'), { grads, loss });
 }
 
 function applyUpdate(deps: StepDeps, grads: GradientMap): void {

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { amp } from '@tensorloop/amp';
 import { definePlugin, Trainer } from '@tensorloop/core';
-import type { ContractScenario } from '../contract/scenario.js';
+import type { ContractScenario } from '@tensorloop/testkit';
 import { decisionLog, mnistMlp, mnistSplit } from './common.js';
 
 /** Global micro-batches whose gradients are made Infinity. */
