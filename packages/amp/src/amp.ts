@@ -75,6 +75,8 @@ export function amp(options: AmpOptions = {}): Plugin<typeof AMP_PLUGIN> {
   let emulator: PrecisionEmulator | undefined;
   let plan: LayerPrecision[] = [];
   let planned: tf.LayersModel | undefined;
+  /** The model whose layers carry this plugin's rounding (describe() may plan before that). */
+  let installed: tf.LayersModel | undefined;
   let reading: ScaleReading = { scale: rule.initialScale, ...NO_READING };
   let collapseReported = false;
 
@@ -109,11 +111,11 @@ export function amp(options: AmpOptions = {}): Plugin<typeof AMP_PLUGIN> {
     }
     if (!rounds || emulator?.active) return;
     const model = ctx.model;
-    const first = planned !== model;
     const layers = planFor(model);
-    if (first) {
+    if (installed !== model) {
       emulator ??= new PrecisionEmulator(precision as 'float16' | 'bfloat16');
       emulator.install(layers);
+      installed = model;
       if (opts.keepGiven) {
         const { unused } = planPrecision(model, precision, opts.keepFloat32);
         if (unused.length > 0) {
