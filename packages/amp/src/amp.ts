@@ -131,11 +131,12 @@ export function amp(options: AmpOptions = {}): Plugin<typeof AMP_PLUGIN> {
     if (emulator) emulator.active = on;
   };
 
-  const collapseStop = () => {
+  /** At a read-back: a collapse it shows happened in this epoch (every epoch ends with a read-back). */
+  const collapseStop = (ctx: TrainerContext) => {
     if (collapseReported || reading.collapseStep < 0) return undefined;
     collapseReported = true;
     return stop(
-      `the loss scale collapsed: step ${reading.collapseStep} (epoch ${reading.collapseEpoch}, batch ${reading.collapseBatch} of the run) had inf/NaN gradients with the scale already at minScale ${rule.minScale}, so backing off cannot help. The loss or the gradients are not finite even unscaled: the model diverged or the data holds NaN/Infinity. Lower the learning rate, check the data, or clip gradients (gradientClip).`,
+      `the loss scale collapsed: step ${reading.collapseStep} (epoch ${ctx.time.epoch}) had inf/NaN gradients with the scale already at minScale ${rule.minScale}, so backing off cannot help. The loss or the gradients are not finite even unscaled: the model diverged or the data holds NaN/Infinity. Lower the learning rate, check the data, or clip gradients (gradientClip).`,
     );
   };
 
@@ -185,17 +186,17 @@ export function amp(options: AmpOptions = {}): Plugin<typeof AMP_PLUGIN> {
       handler: (_ctx, grads) => (scales ? state().unscale(grads) : grads),
     },
     transformStepGate: (ctx, gate, { grads }) =>
-      tf.logicalAnd(gate, state().update(grads, ctx.time)) as tf.Scalar,
-    onBatchEnd(_ctx, event) {
+      tf.logicalAnd(gate, state().update(grads, ctx.time.step)) as tf.Scalar,
+    onBatchEnd(ctx, event) {
       // Batch logs mean a read-back just happened: the reading is current.
       if (!event.logs) return undefined;
       event.logs.loss_scale = reading.scale;
-      return collapseStop();
+      return collapseStop(ctx);
     },
-    onEpochEnd(_ctx, event) {
+    onEpochEnd(ctx, event) {
       event.logs.loss_scale = reading.scale;
       event.logs.skipped_steps = reading.skippedEpoch;
-      return collapseStop();
+      return collapseStop(ctx);
     },
     onFitEnd() {
       setActive(false);
@@ -235,15 +236,8 @@ export function amp(options: AmpOptions = {}): Plugin<typeof AMP_PLUGIN> {
       }
       state().restore(values);
       const [skippedTotal, skippedEpoch] = values.skipped as [number, number];
-      const [collapseStep, collapseBatch, collapseEpoch] = values.collapse as [number, number, number];
-      reading = {
-        scale: values.scale[0]!,
-        skippedTotal,
-        skippedEpoch,
-        collapseStep,
-        collapseBatch,
-        collapseEpoch,
-      };
+      const collapseStep = values.collapseStep[0]!;
+      reading = { scale: values.scale[0]!, skippedTotal, skippedEpoch, collapseStep };
       collapseReported = collapseStep >= 0;
     },
   });
@@ -268,7 +262,7 @@ function readStateTensors(tensors: Readonly<tf.NamedTensorMap>): Record<StateTen
     const ok =
       name === 'scale'
         ? values[0]! > 0 && Number.isFinite(values[0]!)
-        : values.every((v) => Number.isInteger(v) && v >= (name === 'collapse' ? -1 : 0));
+        : values.every((v) => Number.isInteger(v) && v >= (name === 'collapseStep' ? -1 : 0));
     if (!ok) {
       fail(
         `holds [${values.join(', ')}], which ${name === 'scale' ? 'is not a finite scale > 0' : 'are not counts'}`,

@@ -17,19 +17,11 @@ export interface ScaleReading {
   readonly scale: number;
   readonly skippedEpoch: number;
   readonly skippedTotal: number;
-  /** Where the scale collapsed (an overflow at `minScale`): step, global batch and epoch, or −1. */
+  /** The step at which the scale collapsed (an overflow at `minScale`), or −1. */
   readonly collapseStep: number;
-  readonly collapseBatch: number;
-  readonly collapseEpoch: number;
 }
 
-export const NO_READING: Omit<ScaleReading, 'scale'> = {
-  skippedEpoch: 0,
-  skippedTotal: 0,
-  collapseStep: -1,
-  collapseBatch: -1,
-  collapseEpoch: -1,
-};
+export const NO_READING: Omit<ScaleReading, 'scale'> = { skippedEpoch: 0, skippedTotal: 0, collapseStep: -1 };
 
 /** The state tensors (checkpoints) and their shapes. */
 export const STATE_SHAPES = {
@@ -39,8 +31,8 @@ export const STATE_SHAPES = {
   goodSteps: [],
   /** Skipped steps: [in the whole run, in this epoch]. */
   skipped: [2],
-  /** Where the scale collapsed: [step, global batch, epoch], or −1s. */
-  collapse: [3],
+  /** The step at which the scale collapsed, or −1. */
+  collapseStep: [],
 } as const satisfies Record<string, readonly number[]>;
 export type StateTensorName = keyof typeof STATE_SHAPES;
 
@@ -49,11 +41,16 @@ export type StateTensorName = keyof typeof STATE_SHAPES;
  * scaling, the overflow check and the update of the scale never need the host. The rule is Keras's
  * `LossScaleOptimizer` and PyTorch's `GradScaler`: on inf/NaN the step is skipped and the scale is
  * multiplied by `backoffFactor` (not below `minScale`); after `growthInterval` finite steps in a row
- * it is multiplied by `growthFactor` (kept when that would not be finite). The counters are packed in
- * small vectors: each step's update is about twenty kernel calls on scalars.
+ * it is multiplied by `growthFactor` (never past the largest power of two the storage holds, where a
+ * growth would stop being finite). Each step's update is about twenty kernel calls on scalars, with
+ * every constant made once: on wasm a scalar kernel costs tens of microseconds.
  */
 export class LossScale {
   private readonly vars: Record<StateTensorName, tf.Variable>;
+  private readonly constants: Record<
+    'one' | 'zero' | 'interval' | 'growth' | 'backoff' | 'min' | 'cap',
+    tf.Scalar
+  >;
 
   /**
    * `elementwiseCheck`: check `isFinite` per element instead of per gradient sum (for storage in half
@@ -69,7 +66,18 @@ export class LossScale {
       scale: variable([rule.initialScale], STATE_SHAPES.scale),
       goodSteps: variable([0], STATE_SHAPES.goodSteps),
       skipped: variable([0, 0], STATE_SHAPES.skipped),
-      collapse: variable([-1, -1, -1], STATE_SHAPES.collapse),
+      collapseStep: variable([-1], STATE_SHAPES.collapseStep),
+    };
+    const constant = (value: number) => tf.keep(tf.scalar(value));
+    this.constants = {
+      one: constant(1),
+      zero: constant(0),
+      interval: constant(rule.growthInterval),
+      growth: constant(rule.growthFactor),
+      backoff: constant(rule.backoffFactor),
+      min: constant(rule.minScale),
+      // Half-precision storage holds at most 65504: its largest power of two is 2^15.
+      cap: constant(elementwiseCheck ? 2 ** 15 : 2 ** 127),
     };
   }
 
@@ -87,32 +95,27 @@ export class LossScale {
 
   /**
    * The step's overflow check and the scale's update, on the device: returns "every gradient is
-   * finite" (the step gate). `at` (step, global batch, epoch) is recorded if this step collapses the
-   * scale: an overflow with the scale already at `minScale`, where backing off cannot help.
+   * finite" (the step gate). `step` is recorded if this step collapses the scale: an overflow with
+   * the scale already at `minScale`, where backing off cannot help.
    */
-  update(
-    grads: ReadonlyMap<string, tf.Tensor>,
-    at: { readonly step: number; readonly batch: number; readonly epoch: number },
-  ): tf.Scalar {
-    const { scale, goodSteps, skipped, collapse } = this.vars;
+  update(grads: ReadonlyMap<string, tf.Tensor>, step: number): tf.Scalar {
+    const { scale, goodSteps, skipped, collapseStep } = this.vars;
+    const k = this.constants;
     const finite = this.elementwiseCheck ? allFiniteElementwise(grads) : allFinite(grads);
     const overflow = tf.logicalNot(finite);
     skipped.assign(tf.add(skipped, tf.cast(overflow, 'float32')));
     if (!this.rule.dynamic) return finite;
-    const { growthInterval, growthFactor, backoffFactor, minScale } = this.rule;
-    const good = tf.add(goodSteps, 1);
-    const grow = tf.logicalAnd(finite, tf.greaterEqual(good, growthInterval));
-    const grown = tf.mul(scale, growthFactor);
-    const kept = tf.where(grow, tf.where(tf.isFinite(grown), grown, scale), scale);
-    const backedOff = tf.maximum(tf.mul(scale, backoffFactor), minScale);
+    const good = tf.add(goodSteps, k.one);
+    const grow = tf.logicalAnd(finite, tf.greaterEqual(good, k.interval));
+    const factor = select(finite, select(grow, k.growth, k.one), k.backoff);
     const collapsed = tf.logicalAnd(
-      tf.logicalAnd(overflow, tf.lessEqual(scale, minScale)),
-      tf.less(tf.min(collapse), 0),
+      tf.logicalAnd(overflow, tf.lessEqual(scale, k.min)),
+      tf.less(collapseStep, k.zero),
     );
-    collapse.assign(tf.where(collapsed, tf.tensor1d([at.step, at.batch, at.epoch]), collapse as tf.Tensor1D));
-    scale.assign(tf.where(finite, kept, backedOff));
-    // good·finite is 0 after an overflow; a growth restarts the count too.
-    goodSteps.assign(tf.where(grow, tf.zerosLike(good), tf.mul(good, tf.cast(finite, 'float32'))));
+    collapseStep.assign(select(collapsed, tf.scalar(step), collapseStep));
+    scale.assign(tf.minimum(tf.maximum(tf.mul(scale, factor), k.min), k.cap));
+    // The count restarts after an overflow and after a growth.
+    goodSteps.assign(select(tf.logicalAnd(finite, tf.logicalNot(grow)), good, k.zero));
     return finite;
   }
 
@@ -123,15 +126,13 @@ export class LossScale {
 
   /** The device values a read-back brings to the host, as scalars (call inside a tidy). */
   readbackTensors(): Record<keyof ScaleReading, tf.Scalar> {
-    const { scale, skipped, collapse } = this.vars;
+    const { scale, skipped, collapseStep } = this.vars;
     const at = (t: tf.Tensor, i: number) => tf.reshape(tf.slice(t, [i], [1]), []) as tf.Scalar;
     return {
       scale: scale as tf.Scalar,
       skippedTotal: at(skipped, 0),
       skippedEpoch: at(skipped, 1),
-      collapseStep: at(collapse, 0),
-      collapseBatch: at(collapse, 1),
-      collapseEpoch: at(collapse, 2),
+      collapseStep: collapseStep as tf.Scalar,
     };
   }
 
@@ -151,7 +152,16 @@ export class LossScale {
 
   dispose(): void {
     for (const v of Object.values(this.vars)) v.dispose();
+    for (const c of Object.values(this.constants)) c.dispose();
   }
+}
+
+/**
+ * `tf.where` for scalars of one shape, as one kernel: `tf.where` broadcasts (clones) both branches
+ * first, two more kernel calls each time, and the update above makes several of them every step.
+ */
+function select(condition: tf.Tensor, a: tf.Tensor, b: tf.Tensor): tf.Tensor {
+  return tf.engine().runKernel('Select', { condition, t: a, e: b }) as tf.Tensor;
 }
 
 /**
@@ -180,7 +190,5 @@ export function readingOf(values: Readonly<Record<string, number>>, previous: Sc
     skippedEpoch: values.skippedEpoch ?? previous.skippedEpoch,
     skippedTotal: values.skippedTotal ?? previous.skippedTotal,
     collapseStep: values.collapseStep ?? previous.collapseStep,
-    collapseBatch: values.collapseBatch ?? previous.collapseBatch,
-    collapseEpoch: values.collapseEpoch ?? previous.collapseEpoch,
   };
 }
