@@ -62,6 +62,16 @@ if (check) {
   if (history.length >= 8 || history.length < 4)
     problems.push(`expected a stop after the lr exploded at epoch 3, ran ${history.length} epochs`);
   if (spikes.length / 2 < 3) problems.push(`expected ≥ 3 spike events, got ${spikes.length / 2}`);
+  const guard = trainer.plugins.find((p) => p.name === 'tfjs-loop-plugin-grad-norm-guard')!;
+  const saved = JSON.parse(JSON.stringify(guard.state?.()));
+  if (JSON.stringify(guard.parseState?.(saved, '1.0.0')) !== JSON.stringify(saved))
+    problems.push('parseState does not accept what state() returns');
+  try {
+    guard.parseState?.({ ...saved, steps: -1 }, '1.0.0');
+    problems.push('parseState accepted steps: -1');
+  } catch (error) {
+    if (!String(error).includes('state.steps must be an integer ≥ 0')) problems.push(`parseState: ${error}`);
+  }
   if (problems.length) {
     console.error(`FAIL:\n- ${problems.join('\n- ')}`);
     process.exit(1);

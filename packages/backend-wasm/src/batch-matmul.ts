@@ -19,7 +19,7 @@ import { transposeMatrices } from './transpose-matrices.js';
  *   always, for _FusedMatMul, to get its bias right).
  */
 
-interface MatMulAttrs {
+export interface MatMulAttrs {
   transposeA: boolean;
   transposeB: boolean;
 }
@@ -55,13 +55,20 @@ function batchEntry(backend: WasmBackend, x: TensorInfo, index: number): TensorI
   return out;
 }
 
-interface Plan {
+export interface Plan {
   transposeFirst: boolean;
   foldRows: boolean;
   perEntry: boolean;
 }
 
-function plan(a: TensorInfo, b: TensorInfo, attrs: MatMulAttrs, fused: boolean, hasPrelu: boolean): Plan {
+/** How a product runs (exported for tests: the speed itself is measured in bench/, not in tests). */
+export function plan(
+  a: TensorInfo,
+  b: TensorInfo,
+  attrs: MatMulAttrs,
+  fused: boolean,
+  hasPrelu: boolean,
+): Plan {
   const a3 = toRank3(a);
   const b3 = toRank3(b);
   const [batchA, rowsA, colsA] = a3.shape as [number, number, number];

@@ -1,5 +1,7 @@
+import type { TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
+import { plan } from './batch-matmul.js';
 import { onBackend, randomValues, relativeError, runKernelOn, sizeOf } from './test-helpers.js';
 
 interface MatMulCase {
@@ -78,26 +80,31 @@ describe('_FusedMatMul (bias + activation) on wasm equals cpu', () => {
 });
 
 describe('the patched BatchMatMul takes the fast path', () => {
-  it('a 256×256 matMul with transposeA costs about what the plain one costs', async () => {
-    const time = (transposeA: boolean) =>
-      onBackend('wasm', async () => {
-        const a = tf.tensor(randomValues(256 * 256, 6), [256, 256]) as tf.Tensor2D;
-        const b = tf.tensor(randomValues(256 * 256, 7), [256, 256]) as tf.Tensor2D;
-        const times: number[] = [];
-        for (let i = 0; i < 7; i++) {
-          const t0 = performance.now();
-          const out = tf.matMul(a, b, transposeA, false);
-          await out.data();
-          times.push(performance.now() - t0);
-          out.dispose();
-        }
-        tf.dispose([a, b]);
-        return times.sort((x, y) => x - y)[3]!;
-      });
-    const plain = await time(false);
-    const transposed = await time(true);
-    // Unpatched, transposeA is ~20× slower than plain (scalar loop); the patch adds one transpose.
-    expect(transposed).toBeLessThan(plain * 4 + 1);
+  // Speed is measured in bench/ (wasm-training.md: a transposeA 512³ matMul 249 → 8 ms), never by a
+  // timed test on a shared machine. Here: the plan that gives the speed (results are checked against
+  // cpu above).
+  const info = (shape: number[]): TensorInfo => ({ dataId: {}, shape, dtype: 'float32' });
+  it('transposed operands are transposed first and multiplied plain (XNNPACK), batched ones folded or split', () => {
+    const square = info([256, 256]);
+    expect(plan(square, square, { transposeA: true, transposeB: false }, false, false)).toEqual({
+      transposeFirst: true,
+      foldRows: false,
+      perEntry: false,
+    });
+    expect(plan(square, square, { transposeA: false, transposeB: false }, false, false).transposeFirst).toBe(
+      false,
+    );
+    expect(
+      plan(info([8, 32, 64]), info([64, 16]), { transposeA: false, transposeB: false }, false, false)
+        .foldRows,
+    ).toBe(true);
+    expect(
+      plan(info([4, 64, 64]), info([4, 64, 64]), { transposeA: false, transposeB: true }, false, false),
+    ).toEqual({
+      transposeFirst: true,
+      foldRows: false,
+      perEntry: true,
+    });
   });
 });
 

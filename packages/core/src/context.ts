@@ -13,6 +13,7 @@ import type {
   TrainerContext,
 } from './plugin.js';
 import { CORE_EVENT_NAMES } from './plugin.js';
+import { currentPluginName, deprecationMessage } from './plugin-aliases.js';
 import type { Time } from './time.js';
 
 const CORE_EVENTS: ReadonlySet<string> = new Set<string>(CORE_EVENT_NAMES);
@@ -27,6 +28,7 @@ export interface ContextHost {
   readonly stopReason: StopReason | undefined;
   readonly plugins: readonly Plugin[];
   readonly store: HyperparamStore;
+  readonly metricDirections: ReadonlyMap<string, 'min' | 'max'>;
   logger(self: string): Logger;
   emit(name: string, event: unknown): Promise<unknown>;
   freeze: TrainerContext['freeze'];
@@ -49,6 +51,15 @@ export function hparamView(store: HyperparamStore, by: string): HyperparamAccess
 
 /** The context one plugin's hooks receive: live views of the trainer, writes attributed to `self`. */
 export function createContext(host: ContextHost, self: string): TrainerContext {
+  const logger = host.logger(self);
+  const find = (name: string): Plugin | undefined => {
+    const exact = host.plugins.find((p) => p.name === name);
+    if (exact) return exact;
+    const current = currentPluginName(name);
+    const renamed = current.deprecated ? host.plugins.find((p) => p.name === current.name) : undefined;
+    if (renamed) logger.warn(deprecationMessage(name, current.name));
+    return renamed;
+  };
   return {
     get time() {
       return host.time;
@@ -59,7 +70,7 @@ export function createContext(host: ContextHost, self: string): TrainerContext {
     get optimizer() {
       return host.optimizer;
     },
-    logger: host.logger(self),
+    logger,
     get plan() {
       return host.plan;
     },
@@ -71,12 +82,13 @@ export function createContext(host: ContextHost, self: string): TrainerContext {
     },
     self,
     hparams: hparamView(host.store, self),
+    metricDirections: host.metricDirections,
     freeze: (pattern) => host.freeze(pattern),
     unfreeze: (pattern) => host.unfreeze(pattern),
     parameters: () => host.parameters(),
     save: (dir) => host.save(dir),
     plugin<N extends keyof PluginApiMap>(name: N): PluginApiMap[N] {
-      const found = host.plugins.find((p) => p.name === name);
+      const found = find(name);
       if (!found) {
         throw new TensorloopError(
           'TL_PLUGIN_NOT_FOUND',
@@ -89,7 +101,7 @@ export function createContext(host: ContextHost, self: string): TrainerContext {
       return found.api as PluginApiMap[N];
     },
     hasPlugin(name: string): boolean {
-      return host.plugins.some((p) => p.name === name);
+      return find(name) !== undefined;
     },
     async emit<E extends CustomEventName>(name: E, event: HookEvents[E]): Promise<void> {
       if (CORE_EVENTS.has(name) || !String(name).includes(':')) {

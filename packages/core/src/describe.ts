@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { HookRunner } from './hooks.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
-import { CORE_EVENT_NAMES, type FitPlanInfo, type Plugin } from './plugin.js';
+import { type FitPlanInfo, HOOK_KINDS, type Plugin } from './plugin.js';
 import type { Time } from './time.js';
 import type { TrainableWeight } from './variables.js';
 
@@ -20,15 +20,8 @@ export interface PlanParts {
   readonly writers: readonly { plugin: string; name: string; mode: string; groups?: readonly string[] }[];
 }
 
-/** Hooks in the order a step and a fit meet them: lifecycle events with the step transforms inside. */
-const HOOK_ORDER: readonly string[] = [
-  ...CORE_EVENT_NAMES.slice(0, 3),
-  'transformBatch',
-  'transformLoss',
-  'transformGradients',
-  'afterOptimizerStep',
-  ...CORE_EVENT_NAMES.slice(3),
-];
+/** Core hooks in the order a fit meets them (the table in `plugin.ts`); custom events follow. */
+const HOOK_ORDER: readonly string[] = Object.keys(HOOK_KINDS);
 
 function optimizerName(opt: AnyOptimizer): string {
   if (isTensorloopOptimizer(opt)) return `tensorloop ${(opt as { type?: string }).type ?? 'optimizer'}`;

@@ -39,18 +39,31 @@ function writeTfjsLr(opt: tf.Optimizer, lr: number): void {
 export class OptimizerHparamBridge {
   private syncedVersion = -1;
   private syncedGroups = 0;
+  /** Learning rate per group as pushed at the last optimizer step (for the epoch logs). */
+  private stepLr: Map<string, number> | undefined;
 
+  /**
+   * `replaceBases`: the optimizer's hyperparameters become the base values even where the store
+   * already has them (an optimizer set between fits); values writers set still win.
+   */
   constructor(
     private readonly store: HyperparamStore,
     private readonly optimizer: AnyOptimizer,
+    replaceBases = false,
   ) {
-    this.defineFromOptimizer();
+    this.defineFromOptimizer(replaceBases);
   }
 
-  private defineFromOptimizer(): void {
+  private defineFromOptimizer(replaceBases: boolean): void {
     const opt = this.optimizer;
     if (isTensorloopOptimizer(opt)) {
       const groups = (opt as TensorloopOptimizer).groups;
+      if (replaceBases) {
+        for (const g of groups) {
+          for (const [name, value] of Object.entries(g.hparams))
+            this.store.define(name, value, { group: g.name });
+        }
+      }
       this.store.defineGroups(groups);
       this.syncedGroups = groups.length;
     } else {
@@ -78,5 +91,30 @@ export class OptimizerHparamBridge {
       writeTfjsLr(opt, this.store.get('lr', { group: 'default' }));
     }
     this.syncedVersion = this.store.version;
+    this.stepLr = this.currentLr();
+  }
+
+  /**
+   * `lr` (the default group, as Keras's `learning_rate` in history) and `lr/<group>` for the other
+   * groups, as the last optimizer step used them (the current values before any step). Host
+   * numbers: no device read-back.
+   */
+  lrLogs(): Record<string, number> {
+    const byGroup = this.stepLr ?? this.currentLr();
+    const logs: Record<string, number> = {};
+    const main = byGroup.has('default') ? 'default' : [...byGroup.keys()][0];
+    for (const [group, lr] of byGroup) logs[group === main ? 'lr' : `lr/${group}`] = lr;
+    return logs;
+  }
+
+  private currentLr(): Map<string, number> {
+    const groups = isTensorloopOptimizer(this.optimizer)
+      ? (this.optimizer as TensorloopOptimizer).groups.map((g) => g.name)
+      : ['default'];
+    return new Map(
+      groups
+        .filter((g) => this.store.has('lr', { group: g }))
+        .map((g) => [g, this.store.get('lr', { group: g })]),
+    );
   }
 }

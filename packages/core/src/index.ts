@@ -10,6 +10,7 @@ export {
 } from './checkpoint/atomic-dir.js';
 export {
   type BestCheckpoint,
+  CHECKPOINT_PLUGIN,
   type CheckpointApi,
   type CheckpointOptions,
   type CheckpointState,
@@ -32,8 +33,15 @@ export {
   type HyperparamStoreState,
   USER_WRITER,
 } from './hyperparams.js';
+export type { GradientClipOptions } from './loop/step.js';
 export { LOSS_NAMES, type LossFn, type LossFnContext, type LossName, type LossSpec } from './losses.js';
 export { METRIC_NAMES, type MetricFn, type MetricName, type MetricSpec } from './metrics.js';
+export {
+  directionFromName,
+  inferMonitorMode,
+  type MetricDirection,
+  resolveMonitorMode,
+} from './monitor-mode.js';
 export {
   type AdagradOptions,
   type AdamOptions,
@@ -60,12 +68,14 @@ export {
   type TensorloopOptimizer,
 } from './optim/index.js';
 export { type AnyOptimizer, isTensorloopOptimizer, type TensorloopOptimizerLike } from './optimizer-seam.js';
+export { checkOptionKeys, closestKey } from './option-keys.js';
 export {
   type Batch,
   type BatchEndEvent,
   type BatchStartEvent,
   CORE_EVENT_NAMES,
   type CoreEventName,
+  type CoreHookName,
   type CustomEventName,
   definePlugin,
   type EpochEndEvent,
@@ -78,8 +88,10 @@ export {
   type FitPlanInfo,
   type FitStartEvent,
   type GradientMap,
+  HOOK_KINDS,
   type HookEvents,
   type HookHandler,
+  type HookKind,
   type HookReturn,
   type HyperparamAccess,
   type HyperparamWriteDeclaration,
@@ -101,6 +113,7 @@ export {
   type ValidationEndEvent,
   type ValidationStartEvent,
 } from './plugin.js';
+export { readState, StateReader } from './plugin-state.js';
 export {
   type HookSignalMap,
   type Signal,
@@ -111,7 +124,6 @@ export {
   stop,
   stopEpoch,
 } from './signals.js';
-export type { GradientClipOptions } from './step.js';
 export type { Time } from './time.js';
 export {
   type EvaluateOptions,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { TensorloopError } from './errors.js';
 import type { LossSpec } from './losses.js';
+import type { MetricDirection } from './monitor-mode.js';
 
 export type MetricFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
@@ -15,13 +16,22 @@ export type MetricName =
   | 'mae'
   | 'meanAbsoluteError';
 
-/** A metric by name, a named function, or `{ name, fn }`. Values are averaged over samples. */
-export type MetricSpec = MetricName | MetricFn | { readonly name: string; readonly fn: MetricFn };
+/**
+ * A metric by name, a named function, or `{ name, fn, direction? }`. Values are averaged over
+ * samples. `direction` (`'max'`: higher is better) is what `mode: 'auto'` of early stopping,
+ * plateau and checkpoint plugins uses for this metric's keys (`name`, `val_name`).
+ */
+export type MetricSpec =
+  | MetricName
+  | MetricFn
+  | { readonly name: string; readonly fn: MetricFn; readonly direction?: MetricDirection };
 
 export interface ResolvedMetric {
   /** The log key (`accuracy`; validation adds `val_`). */
   readonly name: string;
   readonly fn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
+  /** Which way it improves, when its spec says (`mode: 'auto'` reads it first). */
+  readonly direction?: MetricDirection;
 }
 
 function sparseCategoricalAccuracy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
@@ -63,6 +73,7 @@ export function resolveMetrics(
   for (const spec of specs ?? []) {
     let name: string;
     let fn: MetricFn | undefined;
+    let direction: MetricDirection | undefined;
     if (typeof spec === 'string') {
       name = spec;
       fn =
@@ -87,6 +98,15 @@ export function resolveMetrics(
     } else if (typeof spec === 'object' && spec !== null && typeof spec.fn === 'function' && spec.name) {
       name = spec.name;
       fn = spec.fn;
+      if (spec.direction !== undefined) {
+        if (spec.direction !== 'min' && spec.direction !== 'max') {
+          throw new TensorloopError(
+            'TL_METRIC_UNKNOWN',
+            `Metric "${name}": direction must be 'max' (higher is better) or 'min'; got ${String(spec.direction)}.`,
+          );
+        }
+        direction = spec.direction;
+      }
     } else {
       throw new TensorloopError(
         'TL_METRIC_UNKNOWN',
@@ -100,7 +120,7 @@ export function resolveMetrics(
       );
     }
     const metricFn = fn;
-    out.push({ name, fn: (t, p) => mean(metricFn(t, p)) });
+    out.push({ name, fn: (t, p) => mean(metricFn(t, p)), ...(direction ? { direction } : {}) });
   }
   return out;
 }

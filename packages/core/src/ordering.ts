@@ -1,5 +1,6 @@
 import { TensorloopError } from './errors.js';
 import type { Plugin } from './plugin.js';
+import { currentPluginName } from './plugin-aliases.js';
 
 const TIER_RANK = { pre: 0, normal: 1, post: 2 } as const;
 
@@ -44,7 +45,7 @@ function collectEdges(plugins: readonly Plugin[], index: Map<string, number>): E
   const edges: Edge[] = [];
   plugins.forEach((plugin, i) => {
     for (const dep of plugin.dependencies ?? []) {
-      const j = index.get(dep);
+      const j = index.get(dep) ?? index.get(currentPluginName(dep).name);
       if (j === undefined) {
         throw new TensorloopError(
           'TL_PLUGIN_MISSING',
@@ -55,11 +56,11 @@ function collectEdges(plugins: readonly Plugin[], index: Map<string, number>): E
       edges.push({ from: j, to: i, why: `"${plugin.name}" depends on "${dep}"` });
     }
     for (const other of plugin.after ?? []) {
-      const j = index.get(other);
+      const j = index.get(other) ?? index.get(currentPluginName(other).name);
       if (j !== undefined) edges.push({ from: j, to: i, why: `"${plugin.name}" runs after "${other}"` });
     }
     for (const other of plugin.before ?? []) {
-      const j = index.get(other);
+      const j = index.get(other) ?? index.get(currentPluginName(other).name);
       if (j !== undefined) edges.push({ from: i, to: j, why: `"${plugin.name}" runs before "${other}"` });
     }
   });

@@ -1,5 +1,4 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { CheckpointApi, CheckpointState } from './checkpoint/checkpoint-plugin.js';
 import type { TensorloopError } from './errors.js';
 import type { ParameterInfo } from './freezing.js';
 import type { HparamExplanation } from './hyperparams.js';
@@ -19,15 +18,16 @@ export interface Logs {
   [key: string]: number | undefined;
 }
 
-/** Plugin name → the JSON shape its `state()` returns. Augmented by plugin packages. */
-export interface PluginStateMap {
-  checkpoint: CheckpointState;
-}
+/**
+ * Plugin name → the JSON shape its `state()` returns. Augmented by plugin packages (core's own
+ * `checkpoint()` plugin included: it uses the same `declare module` as everyone).
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
+export interface PluginStateMap {}
 
 /** Plugin name → the API object other plugins get from `ctx.plugin(name)`. Augmented by plugin packages. */
-export interface PluginApiMap {
-  checkpoint: CheckpointApi;
-}
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging
+export interface PluginApiMap {}
 
 /** A JSON value, for plugin state that has not been registered in `PluginStateMap`. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -160,6 +160,38 @@ export const CORE_EVENT_NAMES = [
 
 export type CoreEventName = (typeof CORE_EVENT_NAMES)[number];
 
+/**
+ * How the hook runner dispatches a hook: `emit` (async, awaited in order, may return signals),
+ * `transform` (sync waterfall inside the step), `notify` (sync, returns nothing), `emitIsolated`
+ * (async, the error path: each handler isolated, a failure is logged and the rest still run).
+ */
+export type HookKind = 'emit' | 'transform' | 'notify' | 'emitIsolated';
+
+/**
+ * Every core hook with its dispatch kind, in the order a fit meets it (step hooks inside the
+ * batch). `trainer.describe()` lists hooks in this order. On a fit that throws, `onException` and
+ * then `onFitEnd` are dispatched `emitIsolated`.
+ */
+export const HOOK_KINDS = {
+  onFitStart: 'emit',
+  onEpochStart: 'emit',
+  onBatchStart: 'emit',
+  transformBatch: 'transform',
+  transformLoss: 'transform',
+  transformGradients: 'transform',
+  afterOptimizerStep: 'notify',
+  onBatchEnd: 'emit',
+  onValidationStart: 'emit',
+  onValidationEnd: 'emit',
+  onEpochEnd: 'emit',
+  onFitEnd: 'emit',
+  onEvaluateStart: 'emit',
+  onEvaluateEnd: 'emit',
+  onException: 'emitIsolated',
+} as const satisfies { readonly [K in CoreEventName | StepTransformName]: HookKind };
+
+export type CoreHookName = keyof typeof HOOK_KINDS;
+
 /** Namespaced events declared by plugin packages: `'<namespace>:<event>'`. */
 export type CustomEventName = Extract<keyof HookEvents, `${string}:${string}`>;
 
@@ -252,6 +284,11 @@ export interface TrainerContext {
   readonly self: string;
   /** The hyperparameter store: optimizer hyperparameters per param group and user values. */
   readonly hparams: HyperparamAccess;
+  /**
+   * Directions the trainer's metric specs declare (`{ name, fn, direction: 'max' }`), by metric name:
+   * what `mode: 'auto'` reads first (`resolveMonitorMode(monitor, mode, plugin, ctx.metricDirections)`).
+   */
+  readonly metricDirections: ReadonlyMap<string, 'min' | 'max'>;
   /** Freeze weights whose names match (frozen BatchNorm layers then run in inference mode). */
   freeze(pattern: ParamMatcher): string[];
   /** Unfreeze weights whose names match; their optimizer state resumes where it stopped. */
@@ -294,8 +331,11 @@ export interface StepTransforms {
   readonly transformLoss?: ObjectHook<(ctx: TrainerContext, loss: tf.Scalar, info: LossContext) => tf.Scalar>;
   /** Synchronous: return the gradients the optimizer applies (unscale, clip, accumulate). */
   readonly transformGradients?: ObjectHook<(ctx: TrainerContext, grads: GradientMap) => GradientMap>;
-  /** Synchronous, still inside the tidy, after the optimizer applied the update. */
-  readonly afterOptimizerStep?: ObjectHook<(ctx: TrainerContext, event: OptimizerStepEvent) => void>;
+  /**
+   * Synchronous, still inside the tidy, after the optimizer applied the update. Returns nothing
+   * (typed `undefined`, so an `async` handler is a compile error).
+   */
+  readonly afterOptimizerStep?: ObjectHook<(ctx: TrainerContext, event: OptimizerStepEvent) => undefined>;
 }
 
 export type StepTransformName = keyof StepTransforms;
@@ -331,9 +371,26 @@ export interface PluginMeta<N extends string> {
   describe?(): string | readonly string[];
   /** What `ctx.plugin(name)` returns to other plugins. */
   readonly api?: ApiOf<N>;
-  /** JSON-serializable state for checkpoints. */
+  /** JSON-serializable state for checkpoints (tensors go in `stateTensors`). */
   state?(): StateOf<N>;
-  loadState?(state: StateOf<N>, savedVersion: string | undefined): void;
+  /**
+   * Tensors that belong to the state (best weights, an EMA copy): stored in the checkpoint's binary
+   * file, checksummed like the weights, instead of inside `trainer.json`. Called right after
+   * `state()`; core reads them and never disposes them. `loadState` gets them back by name.
+   */
+  stateTensors?(): tf.NamedTensorMap;
+  /**
+   * Check saved state before `loadState` gets it: a checkpoint is a file, so `saved` is untrusted.
+   * Return the typed state or throw (`readState(saved, name)` reads it field by field and throws
+   * `TL_CHECKPOINT_INVALID` naming the plugin and the field). Without it, `loadState` receives the
+   * saved JSON unchecked.
+   */
+  parseState?(saved: unknown, savedVersion: string | undefined): StateOf<N>;
+  /**
+   * Apply saved state (after `parseState`). `tensors` are the ones `stateTensors()` returned (empty
+   * when it has none); core disposes them after this call, so clone what you keep.
+   */
+  loadState?(state: StateOf<N>, savedVersion: string | undefined, tensors: Readonly<tf.NamedTensorMap>): void;
 }
 
 export type Plugin<N extends string = string> = PluginMeta<N> & LifecycleHooks & StepTransforms;

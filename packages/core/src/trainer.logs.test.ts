@@ -46,6 +46,7 @@ describe('logs', () => {
     expect(Object.keys(logs).sort()).toEqual([
       'accuracy',
       'loss',
+      'lr',
       'mse',
       'smooth_loss',
       'val_accuracy',

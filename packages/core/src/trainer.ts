@@ -1,233 +1,176 @@
 import * as tf from '@tensorflow/tfjs';
-import { GradientAccumulator } from './accumulation.js';
 import { registerFileSystemRouter } from './checkpoint/file-handler.js';
 import { recreateOptimizer } from './checkpoint/recreate-optimizer.js';
+import { snapshotOf, type TrainerSnapshot } from './checkpoint/snapshot.js';
 import {
+  disposeMaps,
   type FitCheckpoint,
   readTrainerCheckpoint,
   writeTrainerCheckpoint,
 } from './checkpoint/trainer-checkpoint.js';
 import {
   applyTrainerState,
+  type CollectedState,
   collectTrainerState,
   type TrainerStateJson,
   type TrainerStateParts,
 } from './checkpoint/trainer-state.js';
 import { type ContextHost, createContext, hparamView } from './context.js';
-import {
-  type DataInput,
-  type DataSource,
-  type PendingBatch,
-  sampleForValidation,
-  toDataSource,
-} from './data.js';
+import { type DataInput, type DataSource, toDataSource } from './data.js';
 import { describePlan } from './describe.js';
-import { EpochLog } from './epoch-log.js';
 import { TensorloopError } from './errors.js';
-import { evaluateSource } from './evaluation.js';
 import { makeFrozenBatchNormInfer, type ParameterInfo, setTrainable } from './freezing.js';
-import { HookRunner, type RaisedSignal, wrapHookError } from './hooks.js';
+import { HookRunner } from './hooks.js';
 import { OptimizerHparamBridge } from './hparam-bridge.js';
 import { HyperparamStore, USER_WRITER } from './hyperparams.js';
-import { LogHub, type LogOption } from './logger.js';
+import { LogHub } from './logger.js';
+import { evaluateSource } from './loop/evaluate.js';
+import { FitLoop, type FitResult } from './loop/fit-loop.js';
+import type { StepDeps } from './loop/step.js';
 import { type LossSpec, type ResolvedLoss, resolveLoss } from './losses.js';
-import { type MetricSpec, type ResolvedMetric, resolveMetrics } from './metrics.js';
+import { type ResolvedMetric, resolveMetrics } from './metrics.js';
+import {
+  checkEvaluateOptionKeys,
+  checkFitOptionKeys,
+  checkTrainerOptionKeys,
+  compiledDefaults,
+  splitForValidation,
+} from './model-fit-compat.js';
 import type { ParamMatcher, TensorloopOptimizer } from './optim/types.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
-import { orderPlugins } from './ordering.js';
-import type {
-  CoreEventName,
-  EpochRecord,
-  FitPlanInfo,
-  HookEvents,
-  HyperparamAccess,
-  Logs,
-  Plugin,
-  StopReason,
-  TrainerContext,
-} from './plugin.js';
-import { SeededRandom } from './rng.js';
 import {
-  flushAccumulated,
-  type GradientClipOptions,
-  type StepDeps,
-  type StepOutput,
-  trainStep,
-} from './step.js';
-import { fractionOf, initialTime, type MutableTime, snapshotTime, type Time } from './time.js';
-import { checkFinite, checkShapes } from './validate.js';
+  checkFitOptions,
+  checkModel,
+  checkOptimizer,
+  checkTrainerOptions,
+  type EvaluateOptions,
+  type FitOptions,
+  requireInteger,
+  type TrainerLoadOptions,
+  type TrainerOptions,
+} from './options.js';
+import type { EpochRecord, HookEvents, HyperparamAccess, Logs, Plugin, TrainerContext } from './plugin.js';
+import { PluginList } from './plugin-list.js';
+import { SeededRandom } from './rng.js';
+import { Clock, type Time } from './time.js';
+import { preflight } from './validate.js';
 import { collectTrainableWeights, type TrainableWeight } from './variables.js';
 
-export interface TrainerOptions {
-  readonly model: tf.LayersModel;
-  /** A loss name (`'categoricalCrossentropy'`, ...) or `(yTrue, yPred) => tensor`. */
-  readonly loss: LossSpec;
-  readonly metrics?: readonly MetricSpec[];
-  /** A tfjs optimizer (`tf.train.adam()`) or a tensorloop one (`adamw({...})`). */
-  readonly optimizer: AnyOptimizer;
-  readonly plugins?: readonly Plugin[];
-  /** Seeds the shuffle order (default 0). */
-  readonly seed?: number;
-  /** Where messages go: the console (default), nowhere, or your function. */
-  readonly log?: LogOption;
-  /** Also read back batch loss/metrics every n batches (for `onBatchEnd` logs). Default: never. */
-  readonly logEvery?: number;
-  /** β of the smoothed training loss (`smooth_loss`), as fastai. Default 0.98. */
-  readonly smoothing?: number;
-  /** User hyperparameters a loss or plugin reads each step, e.g. `{ 'lossWeight.aux': 0.5 }`. */
-  readonly hparams?: Readonly<Record<string, number>>;
-  /** Clip gradients before every optimizer step: by global norm, by value, or both (value first). */
-  readonly gradientClip?: GradientClipOptions;
-  /**
-   * Accumulate gradients over k micro-batches per optimizer step (each micro-batch loss is divided
-   * by k, so k batches of n equal one batch of k·n). Default 1.
-   */
-  readonly accumulateBatches?: number;
-}
+export type { TrainerSnapshot } from './checkpoint/snapshot.js';
 
-export interface FitOptions {
-  readonly epochs: number;
-  /** For tensor data. Default 32. */
-  readonly batchSize?: number;
-  /** Shuffle tensor data each epoch with the trainer's seeded RNG. Default true. */
-  readonly shuffle?: boolean;
-  readonly validationData?: DataInput;
-  /** Batch size for validation of tensor data. Default: `batchSize`. */
-  readonly validationBatchSize?: number;
-  /** Batches per epoch: required for endless sources, optional otherwise. */
-  readonly stepsPerEpoch?: number;
-  /** Refuse NaN/Infinity in the data before the first step (whole tensors, or the first batch). Default true. */
-  readonly checkData?: boolean;
-  /**
-   * A checkpoint directory to restore first (weights, optimizer state, time, RNG, hyperparameters,
-   * frozen set, history, stop reason, plugin state). A checkpoint taken inside a fit continues that
-   * fit (pass the same `epochs`); one taken between fits starts a new fit.
-   */
-  readonly resumeFrom?: string;
-}
-
-/** `Trainer.load` options: the trainer's options, with model and optimizer optional (rebuilt from the checkpoint). */
-export type TrainerLoadOptions = Omit<TrainerOptions, 'model' | 'optimizer' | 'loss'> & {
-  readonly model?: tf.LayersModel;
-  readonly optimizer?: AnyOptimizer;
-  /** Required when the checkpoint was trained with a custom loss function. */
-  readonly loss?: LossSpec;
-};
-
-/** An in-memory copy of a trainer's state (`trainer.snapshot()`); dispose it when done. */
-export interface TrainerSnapshot {
-  readonly json: TrainerStateJson;
-  readonly weights: tf.NamedTensorMap;
-  readonly slots: tf.NamedTensorMap;
-  dispose(): void;
-}
-
-export interface FitResult {
-  /** The logs of every epoch of this fit (all fits: `trainer.history`). */
-  readonly history: readonly EpochRecord[];
-  readonly stopReason: StopReason | undefined;
-  readonly time: Time;
-}
-
-export interface EvaluateOptions {
-  readonly batchSize?: number;
-}
-
-interface SignalState {
-  stopFit: boolean;
-  stopEpoch: boolean;
-  skipBatch: boolean;
-}
-
-function requireInteger(name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new TensorloopError(
-      'TL_OPTION_INVALID',
-      `${name} must be an integer ≥ ${min}; got ${JSON.stringify(value)}.`,
-    );
-  }
-  return value;
-}
+export type { FitResult } from './loop/fit-loop.js';
+export type { EvaluateOptions, FitOptions, TrainerLoadOptions, TrainerOptions } from './options.js';
 
 /**
- * The training loop. `fit` can be called again: time continues (DESIGN §2).
+ * The training loop's facade: checks the options, wires the parts (hooks, clock, step, fit loop,
+ * checkpoints) and offers the public API. The loop itself lives in `loop/`. `fit` can be called
+ * again: time continues (DESIGN §2).
  */
 export class Trainer {
   readonly model: tf.LayersModel;
-  readonly optimizer: AnyOptimizer;
-  /** Plugins in resolved order. */
-  readonly plugins: readonly Plugin[];
+  private currentOptimizer: AnyOptimizer;
+  private readonly pluginList: PluginList;
   private readonly lossSpec: LossSpec;
   private readonly loss: ResolvedLoss;
   private readonly metrics: readonly ResolvedMetric[];
   private readonly hooks: HookRunner;
   private readonly logHub: LogHub;
   private readonly rng: SeededRandom;
-  private readonly clock: MutableTime = initialTime();
+  private readonly clock = new Clock();
   private readonly weights: readonly TrainableWeight[];
   private readonly stepDeps: StepDeps;
-  private readonly needsBatchLogs: boolean;
-  private readonly logEvery: number | undefined;
-  private readonly smoothing: number;
+  private readonly loop: FitLoop;
   private readonly allHistory: EpochRecord[] = [];
   private readonly contexts = new Map<string, TrainerContext>();
   private readonly store = new HyperparamStore();
-  private readonly bridge: OptimizerHparamBridge;
-  private readonly accumulateBatches: number;
-  private currentPlan: (FitPlanInfo & { batchesPerEpoch: number | undefined }) | undefined;
-  private fitBatch = 0;
-  private lastStop: StopReason | undefined;
+  private bridge: OptimizerHparamBridge;
   private busy: 'fit' | 'evaluate' | undefined;
-  /** Where the running fit is, for `save()`: only epoch and batch ends are resume points. */
-  private phase: 'idle' | 'busy' | 'batchEnd' | 'epochEnd' | 'fitEnd' = 'idle';
-  private epochStartRng = 0;
-  private epochState: { log: EpochLog; accumulator: GradientAccumulator | undefined } | undefined;
+  /** Reset stateful RNN layers at each epoch start and before validation/evaluation (fastai's ModelResetter). */
+  private readonly statefulReset: boolean;
   /** A fit restored by `Trainer.load` that the next `fit()` continues. */
   private pendingResume: FitCheckpoint | undefined;
 
   constructor(options: TrainerOptions) {
-    const { model } = options;
-    if (!(model instanceof tf.LayersModel)) {
-      throw new TensorloopError(
-        'TL_MODEL_INVALID',
-        'options.model must be a tf.LayersModel (tf.sequential(...) or tf.model(...)).',
-      );
-    }
-    if (model instanceof tf.Sequential && !model.built) model.build();
+    if (typeof options === 'object' && options !== null) checkTrainerOptionKeys(options);
+    const model = checkModel(options?.model);
     registerFileSystemRouter(); // file:// for pure @tensorflow/tfjs in Node (no-op elsewhere)
     this.model = model;
-    const optimizer = options.optimizer;
-    if (
-      typeof optimizer !== 'object' ||
-      optimizer === null ||
-      typeof (optimizer as { applyGradients?: unknown }).applyGradients !== 'function'
-    ) {
+    // A compiled model brings its loss, optimizer and metrics, as model.fit would use them.
+    const compiled = compiledDefaults(model);
+    const optimizer = checkOptimizer(options.optimizer ?? compiled.optimizer);
+    this.currentOptimizer = optimizer;
+    const lossSpec = options.loss ?? compiled.loss;
+    if (lossSpec === undefined) {
       throw new TensorloopError(
-        'TL_OPTIMIZER_INVALID',
-        'options.optimizer must be a tfjs optimizer (tf.train.sgd(0.1), tf.train.adam()) or a tensorloop optimizer (adamw({...})).',
+        'TL_LOSS_UNKNOWN',
+        "options.loss is required (a loss name such as 'categoricalCrossentropy' or (yTrue, yPred) => tensor), unless the model was compile()d with one.",
       );
     }
-    this.optimizer = optimizer;
-    this.lossSpec = options.loss;
-    this.loss = resolveLoss(options.loss, { hparams: this.store, time: this.clock });
-    this.metrics = resolveMetrics(options.metrics, options.loss);
+    this.lossSpec = lossSpec;
+    this.loss = resolveLoss(lossSpec, { hparams: this.store, time: this.clock.time });
+    this.metrics = resolveMetrics(options.metrics ?? compiled.metrics, lossSpec);
     this.rng = new SeededRandom(options.seed ?? 0);
-    this.logEvery =
-      options.logEvery === undefined ? undefined : requireInteger('logEvery', options.logEvery, 1);
-    this.smoothing = options.smoothing ?? 0.98;
-    if (!(this.smoothing >= 0 && this.smoothing < 1)) {
-      throw new TensorloopError('TL_OPTION_INVALID', `smoothing must be in [0, 1); got ${this.smoothing}.`);
+    const checked = checkTrainerOptions(options);
+    this.logHub = new LogHub(options.log ?? 'console', () => this.clock.time);
+    const overridden = (['loss', 'optimizer', 'metrics'] as const).filter(
+      (k) => options[k] !== undefined && compiled[k] !== undefined,
+    );
+    if (overridden.length > 0) {
+      this.logger.info(
+        `the model was compiled with its own ${overridden.join(', ')}; the Trainer's options are used instead.`,
+      );
     }
-    this.accumulateBatches = requireInteger('accumulateBatches', options.accumulateBatches ?? 1, 1);
-    const clip = checkClip(options.gradientClip ?? {});
-    this.logHub = new LogHub(options.log ?? 'console', () => this.clock);
-    this.plugins = orderPlugins(options.plugins ?? []);
-    this.needsBatchLogs = this.plugins.some((p) => p.needsBatchLogs === true);
+    this.pluginList = new PluginList(options.plugins ?? [], this.store);
     this.weights = collectTrainableWeights(model);
     makeFrozenBatchNormInfer(model, this.weights);
     if (isTensorloopOptimizer(optimizer)) optimizer.bind(this.weights);
     this.bridge = new OptimizerHparamBridge(this.store, optimizer);
-    for (const [name, value] of Object.entries(options.hparams ?? {})) {
+    this.defineHyperparams(options.hparams ?? {});
+    this.hooks = new HookRunner(
+      this.plugins,
+      (name) => this.contextFor(name),
+      () => this.clock.time,
+    );
+    const trainer = this;
+    this.stepDeps = {
+      model,
+      loss: this.loss,
+      metrics: this.metrics,
+      get optimizer() {
+        return trainer.currentOptimizer;
+      },
+      weights: this.weights,
+      hooks: this.hooks,
+      clip: checked.clip,
+      syncHyperparams: () => this.bridge.sync(),
+    };
+    this.loop = new FitLoop({
+      clock: this.clock,
+      hooks: this.hooks,
+      rng: this.rng,
+      step: this.stepDeps,
+      history: this.allHistory,
+      logger: this.logger,
+      smoothing: checked.smoothing,
+      accumulateBatches: checked.accumulateBatches,
+      get needsBatchLogs() {
+        return trainer.plugins.some((p) => p.needsBatchLogs === true);
+      },
+      logEvery: checked.logEvery,
+      seed: options.seed ?? 0,
+      hyperparamLogs: () => this.bridge.lrLogs(),
+      resetStates: () => this.resetStates(),
+    });
+    this.statefulReset = checked.resetStates === 'epoch' && isStateful(model);
+  }
+
+  private resetStates(): void {
+    if (this.statefulReset) this.model.resetStates();
+  }
+
+  /** User values and every plugin's declared writers, so conflicts fail at construction. */
+  private defineHyperparams(values: Readonly<Record<string, number>>): void {
+    for (const [name, value] of Object.entries(values)) {
       this.store.define(name, value, { description: 'user value' });
     }
     for (const plugin of this.plugins) {
@@ -240,27 +183,21 @@ export class Trainer {
         });
       }
     }
-    this.hooks = new HookRunner(
-      this.plugins,
-      (name) => this.contextFor(name),
-      () => this.clock,
-    );
-    this.stepDeps = {
-      model,
-      loss: this.loss,
-      metrics: this.metrics,
-      optimizer,
-      weights: this.weights,
-      hooks: this.hooks,
-      forward: (x) => model.apply(x, { training: true }) as tf.Tensor,
-      clip,
-      syncHyperparams: () => this.bridge.sync(),
-    };
+  }
+
+  /** The optimizer the next step uses (see `setOptimizer`). */
+  get optimizer(): AnyOptimizer {
+    return this.currentOptimizer;
+  }
+
+  /** Plugins in resolved order (those added with `addPlugins` included). */
+  get plugins(): readonly Plugin[] {
+    return this.pluginList.ordered;
   }
 
   /** Live time counters. */
   get time(): Time {
-    return this.clock;
+    return this.clock.time;
   }
 
   /** Every epoch of every fit. */
@@ -319,6 +256,78 @@ export class Trainer {
     }));
   }
 
+  /**
+   * Enter stage `stage` of a multi-stage run (what a driver such as the meta-trainer calls between
+   * fits): `time.stage` becomes `stage`, `time.stageEpoch` and `time.stageStep` start at 0.
+   */
+  enterStage(stage: number): void {
+    requireInteger('stage', stage, 0);
+    if (this.busy === 'fit') {
+      throw new TensorloopError(
+        'TL_FIT_CONCURRENT',
+        'enterStage() was called while fit() is running; call it between fits.',
+      );
+    }
+    this.clock.enterStage(stage);
+  }
+
+  /**
+   * Add plugins between fits (a multi-stage driver's stage plugins): they are ordered with the
+   * others, their hyperparameter writers declared, their state checkpointed while they are added.
+   * Returns the function that removes them again (between fits), which also forgets the
+   * hyperparameter values they wrote.
+   */
+  addPlugins(plugins: readonly Plugin[]): () => void {
+    this.requireBetweenFits('addPlugins()');
+    const remove = this.pluginList.add(plugins);
+    try {
+      this.hooks.setPlugins(this.plugins);
+    } catch (error) {
+      remove(); // a hook that is not a function: nothing changes
+      throw error;
+    }
+    return () => {
+      this.requireBetweenFits('removing added plugins');
+      remove();
+      this.hooks.setPlugins(this.plugins);
+    };
+  }
+
+  /**
+   * Train with another optimizer from the next fit on (a stage's own optimizer). Its hyperparameters
+   * become the store's base values (values plugins or you set keep winning). Returns the previous
+   * optimizer, which the caller still owns (dispose it when done).
+   */
+  setOptimizer(optimizer: AnyOptimizer): AnyOptimizer {
+    this.requireBetweenFits('setOptimizer()');
+    const next = checkOptimizer(optimizer);
+    const previous = this.currentOptimizer;
+    if (next === previous) return previous;
+    if (isTensorloopOptimizer(next)) next.bind(this.weights);
+    this.bridge = new OptimizerHparamBridge(this.store, next, true);
+    this.currentOptimizer = next;
+    return previous;
+  }
+
+  /**
+   * Apply a checkpoint now, between fits (weights, optimizer state, time, RNG, hyperparameters,
+   * frozen set, history, plugin state); the next `fit()` continues the fit it was taken in, if any.
+   * `fit(data, { resumeFrom })` does both in one call.
+   */
+  async loadCheckpoint(dir: string): Promise<void> {
+    this.requireBetweenFits('loadCheckpoint()');
+    this.pendingResume = await this.restoreFrom(dir);
+  }
+
+  private requireBetweenFits(what: string): void {
+    if (this.busy) {
+      throw new TensorloopError(
+        'TL_FIT_CONCURRENT',
+        `${what} was called while ${this.busy}() is running; call it between fits.`,
+      );
+    }
+  }
+
   /** The context a plugin's hooks receive (one per plugin, so its logger is prefixed). */
   contextFor(self: string): TrainerContext {
     let ctx = this.contexts.get(self);
@@ -334,19 +343,26 @@ export class Trainer {
     const trainer = this;
     return {
       get time() {
-        return trainer.clock;
+        return trainer.clock.time;
       },
       model: this.model,
-      optimizer: this.optimizer,
+      get optimizer() {
+        return trainer.currentOptimizer;
+      },
       get plan() {
-        return trainer.currentPlan;
+        return trainer.loop.plan;
       },
       history: this.allHistory,
       get stopReason() {
-        return trainer.lastStop;
+        return trainer.loop.stopReason;
       },
-      plugins: this.plugins,
+      get plugins() {
+        return trainer.plugins;
+      },
       store: this.store,
+      metricDirections: new Map(
+        this.metrics.flatMap((m) => (m.direction ? [[m.name, m.direction] as const] : [])),
+      ),
       logger: (self) => this.logHub.for(self),
       emit: (name, event) => this.hooks.emit(name as keyof HookEvents, event as never),
       freeze: (pattern) => this.freeze(pattern),
@@ -358,77 +374,63 @@ export class Trainer {
 
   /** Train. Time continues from earlier fits on this trainer. */
   async fit(data: DataInput, options: FitOptions): Promise<FitResult> {
-    const epochs = requireInteger('epochs', options?.epochs, 1);
-    const batchSize = requireInteger('batchSize', options.batchSize ?? 32, 1);
-    const stepsPerEpoch =
-      options.stepsPerEpoch === undefined
-        ? undefined
-        : requireInteger('stepsPerEpoch', options.stepsPerEpoch, 1);
-    const validationBatchSize = requireInteger(
-      'validationBatchSize',
-      options.validationBatchSize ?? batchSize,
-      1,
-    );
+    if (typeof options === 'object' && options !== null) checkFitOptionKeys(options);
+    const opts = checkFitOptions(options);
     this.enter('fit');
     let source: DataSource | undefined;
     let validation: DataSource | undefined;
+    let split: ReturnType<typeof splitForValidation>;
     try {
-      source = toDataSource(data, 'Training data');
-      validation =
-        options.validationData === undefined
-          ? undefined
-          : toDataSource(options.validationData, 'validationData');
-      await this.preflight(source, 'training data', options.checkData ?? true);
-      if (validation) await this.preflight(validation, 'validationData', options.checkData ?? true);
+      split = splitForValidation(data, options.validationSplit, options.validationData !== undefined);
+      source = toDataSource(split?.train ?? data, 'Training data');
+      const validationData = split?.validation ?? options.validationData;
+      validation = validationData === undefined ? undefined : toDataSource(validationData, 'validationData');
+      await preflight(this.model, this.lossSpec, source, 'training data', opts.checkData);
+      if (validation)
+        await preflight(this.model, this.lossSpec, validation, 'validationData', opts.checkData);
       let resume = this.pendingResume;
       this.pendingResume = undefined;
       if (options.resumeFrom !== undefined) resume = await this.restoreFrom(options.resumeFrom);
-      if (resume && epochs < resume.epochsDone) {
+      if (resume && opts.epochs < resume.epochsDone) {
         throw new TensorloopError(
           'TL_OPTION_INVALID',
-          `The checkpoint is at epoch ${resume.epochsDone} of a fit planned for ${resume.epochs} epochs; epochs: ${epochs} would end before it. Pass epochs: ${resume.epochs} to finish that fit.`,
+          `The checkpoint is at epoch ${resume.epochsDone} of a fit planned for ${resume.epochs} epochs; epochs: ${opts.epochs} would end before it. Pass epochs: ${resume.epochs} to finish that fit.`,
         );
       }
-      const batchesPerEpoch = stepsPerEpoch ?? source.batchesPerEpoch(batchSize) ?? resume?.batchesPerEpoch;
-      this.currentPlan = {
-        epochs,
-        batchSize: source.kind === 'tensors' ? batchSize : undefined,
-        stepsPerEpoch: batchesPerEpoch,
-        batchesPerEpoch,
-      };
-      return await this.runFit(
-        source,
-        validation,
+      const batchesPerEpoch =
+        opts.stepsPerEpoch ?? source.batchesPerEpoch(opts.batchSize) ?? resume?.batchesPerEpoch;
+      return await this.loop.run(
+        { source, validation },
         {
-          epochs,
-          batchSize,
-          shuffle: options.shuffle ?? true,
-          stepsPerEpoch,
-          validationBatchSize,
+          ...opts,
+          batchesPerEpoch,
+          reportedBatchSize: source.kind === 'tensors' ? opts.batchSize : undefined,
         },
         resume,
       );
     } finally {
       source?.dispose();
       validation?.dispose();
+      if (split) tf.dispose([split.train.x, split.train.y, split.validation.x, split.validation.y].flat());
       this.busy = undefined;
-      this.phase = 'idle';
     }
   }
 
   /** Loss and metrics over data, in inference mode: `{ loss, accuracy, ... }`. */
   async evaluate(data: DataInput, options: EvaluateOptions = {}): Promise<Logs> {
+    checkEvaluateOptionKeys(options);
     const batchSize = requireInteger('batchSize', options.batchSize ?? 32, 1);
     this.enter('evaluate');
     let source: DataSource | undefined;
     try {
       source = toDataSource(data, 'Evaluation data');
-      await this.preflight(source, 'evaluation data', true);
-      await this.dispatch('onEvaluateStart', {
+      await preflight(this.model, this.lossSpec, source, 'evaluation data', true);
+      await this.hooks.emit('onEvaluateStart', {
         batchSize: source.kind === 'tensors' ? batchSize : undefined,
       });
+      this.resetStates();
       const logs = await evaluateSource(this.stepDeps, source, batchSize);
-      await this.dispatch('onEvaluateEnd', { logs });
+      await this.hooks.emit('onEvaluateEnd', { logs });
       return logs;
     } finally {
       source?.dispose();
@@ -449,7 +451,7 @@ export class Trainer {
   async save(dir: string): Promise<void> {
     const state = await this.collectState();
     try {
-      await writeTrainerCheckpoint(dir, state.json, this.model, state.slots);
+      await writeTrainerCheckpoint(dir, state.json, this.model, state.slots, state.pluginTensors);
     } finally {
       tf.dispose(state.owned);
     }
@@ -461,79 +463,25 @@ export class Trainer {
    * Dispose it when done.
    */
   async snapshot(): Promise<TrainerSnapshot> {
-    const state = await this.collectState();
-    const slots: tf.NamedTensorMap = {};
-    for (const [k, t] of Object.entries(state.slots)) slots[k] = tf.clone(t);
-    tf.dispose(state.owned);
-    const weights: tf.NamedTensorMap = {};
-    for (const w of this.model.weights) weights[w.originalName] = tf.clone(w.read());
-    let disposed = false;
-    return {
-      json: state.json,
-      weights,
-      slots,
-      dispose: () => {
-        if (disposed) return;
-        disposed = true;
-        tf.dispose([...Object.values(weights), ...Object.values(slots)] as tf.Tensor[]);
-      },
-    };
+    return snapshotOf(await this.collectState(), this.model);
   }
 
   /** Return to a `snapshot()`: weights, optimizer state, time, RNG, hyperparameters, plugin state. */
   async restore(snapshot: TrainerSnapshot): Promise<void> {
-    if (this.busy === 'fit' && this.phase !== 'fitEnd') {
+    if (this.busy === 'fit' && this.loop.position !== 'fitEnd') {
       throw new TensorloopError(
         'TL_CHECKPOINT_INVALID',
         'restore() cannot run while a fit is running; call it after fit() returns.',
       );
     }
-    await this.applyState(snapshot.json, snapshot.weights, snapshot.slots, 'the snapshot');
+    const { json, weights, slots, pluginTensors } = snapshot;
+    await this.applyState(json, weights, slots, pluginTensors ?? {}, 'the snapshot');
   }
 
-  /** Everything a checkpoint holds, from the current state. `owned` tensors are the caller's to dispose. */
-  private async collectState(): ReturnType<typeof collectTrainerState> {
-    const inFit = this.busy === 'fit' && this.phase !== 'fitEnd';
-    if (inFit && this.phase !== 'epochEnd' && this.phase !== 'batchEnd') {
-      throw new TensorloopError(
-        'TL_CHECKPOINT_INVALID',
-        'save() / snapshot() was called while a fit is running outside onEpochEnd/onBatchEnd. Checkpoints inside a fit are taken at epoch or batch ends (the points a resume can continue from); call it from those hooks or after fit() returns.',
-      );
-    }
-    const clock = this.clock;
-    const plan = this.currentPlan;
-    let fit: FitCheckpoint | undefined;
-    let time: Time = snapshotTime(clock);
-    if (inFit && plan) {
-      const common = {
-        index: clock.fitIndex,
-        epochs: plan.epochs,
-        fitStep: clock.fitStep,
-        fitBatch: this.fitBatch,
-        batchesPerEpoch: plan.batchesPerEpoch,
-      };
-      if (this.phase === 'epochEnd') {
-        fit = { ...common, epochsDone: clock.fitEpoch + 1 };
-        time = { ...time, epoch: clock.epoch + 1, fitEpoch: clock.fitEpoch + 1, epochBatch: 0 };
-      } else {
-        const epoch = this.epochState!;
-        if (epoch.accumulator && epoch.accumulator.pending > 0) {
-          throw new TensorloopError(
-            'TL_CHECKPOINT_INVALID',
-            `save() was called inside a gradient accumulation window (${epoch.accumulator.pending} of ${epoch.accumulator.k} micro-batches). Save after a batch whose event has stepped: true.`,
-          );
-        }
-        const logState = await epoch.log.state();
-        const epochBatch = clock.epochBatch + 1;
-        fit = {
-          ...common,
-          epochsDone: clock.fitEpoch,
-          midEpoch: { epochBatch, epochStartRng: this.epochStartRng, ...logState, sums: [...logState.sums] },
-        };
-        time = { ...time, epochBatch };
-      }
-    }
-    return collectTrainerState(this.stateParts(), { time, fit, stopReason: this.lastStop });
+  /** Everything a checkpoint holds, at the loop's current resume point. */
+  private async collectState(): Promise<CollectedState> {
+    const at = await this.loop.resumePoint(this.busy === 'fit');
+    return collectTrainerState(this.stateParts(), at);
   }
 
   private stateParts(): TrainerStateParts {
@@ -563,7 +511,7 @@ export class Trainer {
     try {
       model = options.model ?? (await tf.loadLayersModel(tf.io.fromMemory(contents.modelArtifacts)));
     } finally {
-      tf.dispose([...Object.values(contents.weights), ...Object.values(contents.slots)] as tf.Tensor[]);
+      disposeMaps(contents.weights, contents.slots, contents.pluginTensors);
     }
     const loss = options.loss ?? (contents.json.loss as LossSpec | null) ?? undefined;
     if (loss === undefined) {
@@ -580,11 +528,11 @@ export class Trainer {
 
   /** Validate a checkpoint against this trainer, then apply it. Returns the fit to continue, if any. */
   private async restoreFrom(dir: string): Promise<FitCheckpoint | undefined> {
-    const { json, weights, slots } = await readTrainerCheckpoint(dir);
+    const { json, weights, slots, pluginTensors } = await readTrainerCheckpoint(dir);
     try {
-      return await this.applyState(json, weights, slots, dir);
+      return await this.applyState(json, weights, slots, pluginTensors, dir);
     } finally {
-      tf.dispose([...Object.values(weights), ...Object.values(slots)] as tf.Tensor[]);
+      disposeMaps(weights, slots, pluginTensors);
     }
   }
 
@@ -593,18 +541,12 @@ export class Trainer {
     json: TrainerStateJson,
     weights: tf.NamedTensorMap,
     slots: tf.NamedTensorMap,
+    pluginTensors: tf.NamedTensorMap,
     where: string,
   ): Promise<FitCheckpoint | undefined> {
-    const { fit, stopReason } = await applyTrainerState(this.stateParts(), json, weights, slots, where);
-    this.lastStop = stopReason;
-    if (fit) {
-      this.currentPlan = {
-        epochs: fit.epochs,
-        stepsPerEpoch: fit.batchesPerEpoch,
-        batchesPerEpoch: fit.batchesPerEpoch,
-        batchSize: undefined,
-      };
-    }
+    const parts = this.stateParts();
+    const { fit, stopReason } = await applyTrainerState(parts, json, weights, slots, pluginTensors, where);
+    this.loop.restored(fit, stopReason);
     return fit;
   }
 
@@ -618,8 +560,8 @@ export class Trainer {
       plugins: this.plugins,
       hooks: this.hooks,
       weights: this.weights,
-      plan: this.currentPlan,
-      time: this.clock,
+      plan: this.loop.plan,
+      time: this.clock.time,
       backend: tf.getBackend(),
       writers: this.store.writers(),
     });
@@ -634,338 +576,9 @@ export class Trainer {
     }
     this.busy = what;
   }
-
-  private async preflight(source: DataSource, where: string, checkData: boolean): Promise<void> {
-    const sample = await sampleForValidation(source);
-    if (!sample) return;
-    checkShapes(this.model, sample, this.lossSpec, where);
-    if (checkData) await checkFinite(sample, where);
-  }
-
-  private async dispatch<K extends CoreEventName>(hook: K, event: HookEvents[K]): Promise<RaisedSignal[]> {
-    return this.hooks.emit(hook, event, (r) => this.recordStop(r));
-  }
-
-  /** The first stop of a fit wins; recorded as soon as it is raised. */
-  private recordStop(r: RaisedSignal): void {
-    if (r.signal.signal !== 'stop') return;
-    this.lastStop ??= {
-      by: r.plugin,
-      message: r.signal.reason,
-      hook: r.hook,
-      time: snapshotTime(this.clock),
-    };
-  }
-
-  private applySignals(raised: readonly RaisedSignal[], state: SignalState): void {
-    for (const r of raised) {
-      if (r.signal.signal === 'stop') {
-        state.stopFit = true;
-        this.recordStop(r);
-      } else if (r.signal.signal === 'stopEpoch') {
-        state.stopEpoch = true;
-      } else {
-        state.skipBatch = true;
-      }
-    }
-  }
-
-  private updateFraction(): void {
-    const plan = this.currentPlan;
-    if (!plan) return;
-    if (plan.batchesPerEpoch !== undefined) {
-      this.clock.fraction = Math.min(1, this.fitBatch / (plan.epochs * plan.batchesPerEpoch));
-    } else {
-      this.clock.fraction = fractionOf(this.clock, { epochs: plan.epochs, stepsPerEpoch: undefined });
-    }
-  }
-
-  private async runFit(
-    source: DataSource,
-    validation: DataSource | undefined,
-    opts: {
-      epochs: number;
-      batchSize: number;
-      shuffle: boolean;
-      stepsPerEpoch: number | undefined;
-      validationBatchSize: number;
-    },
-    resume: FitCheckpoint | undefined,
-  ): Promise<FitResult> {
-    const clock = this.clock;
-    if (resume) {
-      // Continue the fit the checkpoint was taken in: counters, stop and history are restored.
-      this.fitBatch = resume.fitBatch;
-    } else {
-      clock.fitIndex += 1;
-      clock.fitEpoch = 0;
-      clock.fitStep = 0;
-      clock.epochBatch = 0;
-      clock.fraction = 0;
-      this.fitBatch = 0;
-      this.lastStop = undefined;
-    }
-    const fitHistory: EpochRecord[] = this.allHistory.filter((h) => resume && h.fitIndex === clock.fitIndex);
-    const plan = this.currentPlan!;
-    let fitEndSent = false;
-    let epochsRun = resume?.epochsDone ?? 0;
-    this.phase = 'busy';
-    try {
-      const state: SignalState = { stopFit: this.lastStop !== undefined, stopEpoch: false, skipBatch: false };
-      this.applySignals(
-        await this.dispatch('onFitStart', {
-          epochs: opts.epochs,
-          stepsPerEpoch: plan.stepsPerEpoch,
-          batchSize: plan.batchSize,
-          fitIndex: clock.fitIndex,
-          hasValidation: validation !== undefined,
-          resumed: resume !== undefined,
-        }),
-        state,
-      );
-      for (let fitEpoch = resume?.epochsDone ?? 0; fitEpoch < opts.epochs && !state.stopFit; fitEpoch++) {
-        const midEpoch = fitEpoch === resume?.epochsDone ? resume.midEpoch : undefined;
-        clock.fitEpoch = fitEpoch;
-        clock.epochBatch = midEpoch?.epochBatch ?? 0;
-        state.stopEpoch = false;
-        if (!midEpoch) {
-          // (A mid-epoch resume continues an epoch whose start was already announced.)
-          this.applySignals(await this.dispatch('onEpochStart', { epoch: clock.epoch, fitEpoch }), state);
-        }
-        if (state.stopFit) break;
-        const partial = await this.runEpoch(source, opts, state, midEpoch);
-        const logs: Logs = partial.logs;
-        const stoppedMidEpoch = state.stopFit;
-        if (validation && !stoppedMidEpoch) {
-          await this.dispatch('onValidationStart', { epoch: clock.epoch });
-          const valLogs = await evaluateSource(this.stepDeps, validation, opts.validationBatchSize, 'val_');
-          Object.assign(logs, valLogs);
-          this.applySignals(
-            await this.dispatch('onValidationEnd', { epoch: clock.epoch, logs: valLogs }),
-            state,
-          );
-        }
-        const record: EpochRecord = { epoch: clock.epoch, fitIndex: clock.fitIndex, logs };
-        this.allHistory.push(record);
-        fitHistory.push(record);
-        this.phase = 'epochEnd';
-        this.applySignals(
-          await this.dispatch('onEpochEnd', {
-            epoch: clock.epoch,
-            fitEpoch,
-            logs,
-            partial: stoppedMidEpoch || state.stopEpoch,
-          }),
-          state,
-        );
-        this.phase = 'busy';
-        clock.epoch += 1;
-        clock.fitEpoch = fitEpoch + 1;
-        epochsRun += 1;
-        if (plan.batchesPerEpoch === undefined && fitEpoch === 0 && !partial.cutShort) {
-          plan.batchesPerEpoch = partial.batches;
-          (plan as { stepsPerEpoch: number | undefined }).stepsPerEpoch = partial.batches;
-        }
-        this.updateFraction();
-      }
-      const completed = epochsRun === opts.epochs && this.lastStop === undefined;
-      if (completed) clock.fraction = 1;
-      fitEndSent = true;
-      this.phase = 'fitEnd';
-      await this.dispatch('onFitEnd', {
-        history: fitHistory,
-        stopReason: this.lastStop,
-        error: undefined,
-        completed,
-      });
-      const stopReason = this.stopReasonOfFit();
-      if (stopReason) this.logger.info(`stopped by ${stopReason.by}: ${stopReason.message}`);
-      return { history: fitHistory, stopReason, time: snapshotTime(clock) };
-    } catch (cause) {
-      const error =
-        cause instanceof TensorloopError
-          ? cause
-          : wrapHookError(cause, 'trainer', 'fit', snapshotTime(clock));
-      await this.notifyFailure(error, fitHistory, fitEndSent);
-      throw error;
-    }
-  }
-
-  private stopReasonOfFit(): StopReason | undefined {
-    return this.lastStop;
-  }
-
-  /** onException then onFitEnd, each handler isolated: a failing handler is logged, not rethrown. */
-  private async notifyFailure(
-    error: TensorloopError,
-    history: EpochRecord[],
-    fitEndSent: boolean,
-  ): Promise<void> {
-    const safely = async <K extends CoreEventName>(hook: K, event: HookEvents[K]) => {
-      for (const plugin of this.plugins) {
-        const handler = plugin[hook as keyof Plugin];
-        if (handler === undefined) continue;
-        const fn = (typeof handler === 'function' ? handler : (handler as { handler: unknown }).handler) as (
-          ctx: TrainerContext,
-          e: HookEvents[K],
-        ) => unknown;
-        try {
-          await fn(this.contextFor(plugin.name), event);
-        } catch (inner) {
-          this.logger.warn(
-            `${plugin.name}.${hook} failed while handling an earlier error: ${(inner as Error)?.message ?? String(inner)}`,
-          );
-        }
-      }
-    };
-    await safely('onException', { error });
-    if (!fitEndSent) {
-      await safely('onFitEnd', { history, stopReason: this.lastStop, error, completed: false });
-    }
-  }
-
-  private async runEpoch(
-    source: DataSource,
-    opts: { batchSize: number; shuffle: boolean; stepsPerEpoch: number | undefined },
-    state: SignalState,
-    resumeAt: FitCheckpoint['midEpoch'],
-  ): Promise<{ logs: Logs; batches: number; cutShort: boolean }> {
-    const log = new EpochLog(['loss', ...this.metrics.map((m) => m.name)], this.smoothing);
-    const accumulator =
-      this.accumulateBatches > 1 ? new GradientAccumulator(this.accumulateBatches) : undefined;
-    let batches = 0;
-    let cutShort = false;
-    if (resumeAt) {
-      // Replay the epoch's shuffle order and its running logs up to the checkpoint.
-      this.rng.setState(resumeAt.epochStartRng);
-      log.restore(resumeAt);
-    }
-    this.epochStartRng = this.rng.getState();
-    this.epochState = { log, accumulator };
-    try {
-      const iterator = source.epoch({
-        batchSize: opts.batchSize,
-        shuffle: opts.shuffle,
-        rng: this.rng,
-        batchesPerEpoch: opts.stepsPerEpoch,
-      });
-      for await (const pending of iterator) {
-        if (resumeAt && batches < resumeAt.epochBatch) {
-          pending.release(); // trained before the checkpoint
-          batches += 1;
-          continue;
-        }
-        try {
-          await this.runBatch(pending, log, state, accumulator);
-        } finally {
-          pending.release();
-        }
-        batches += 1;
-        if (state.stopFit || state.stopEpoch) {
-          cutShort = true;
-          break;
-        }
-      }
-      // An accumulation window cut by the end of the epoch still steps (rescaled to a mean);
-      // one cut by a stop of the whole fit is dropped.
-      if (accumulator && !state.stopFit && flushAccumulated(this.stepDeps, accumulator)) {
-        this.clock.step += 1;
-        this.clock.fitStep += 1;
-      }
-      const logs = await log.read();
-      return { logs, batches, cutShort };
-    } finally {
-      log.dispose();
-      accumulator?.dispose();
-      this.epochState = undefined;
-    }
-  }
-
-  private async runBatch(
-    pending: PendingBatch,
-    log: EpochLog,
-    state: SignalState,
-    accumulator: GradientAccumulator | undefined,
-  ): Promise<void> {
-    const clock = this.clock;
-    const batchIndex = clock.epochBatch;
-    state.skipBatch = false;
-    if (this.hooks.has('onBatchStart')) {
-      this.applySignals(
-        await this.dispatch('onBatchStart', { batch: batchIndex, size: pending.size }),
-        state,
-      );
-    }
-    let output: StepOutput | undefined;
-    let loss: tf.Scalar | undefined;
-    let trained = false;
-    let stepped = false;
-    try {
-      if (!state.skipBatch && !state.stopFit) {
-        output = trainStep(this.stepDeps, pending, accumulator);
-        trained = true;
-        stepped = output.stepped;
-        clock.sample += pending.size;
-        if (output.stepped) {
-          clock.step += 1;
-          clock.fitStep += 1;
-        }
-      }
-      clock.batch += 1;
-      this.fitBatch += 1;
-      this.updateFraction();
-      const wantsEvent = this.hooks.has('onBatchEnd');
-      let logs: Logs | undefined;
-      const row = output?.values;
-      if (row && wantsEvent) {
-        if (this.needsBatchLogs || (this.logEvery !== undefined && clock.batch % this.logEvery === 0)) {
-          const values = await row.data();
-          logs = { loss: values[0]! };
-          this.metrics.forEach((m, i) => {
-            logs![m.name] = values[i + 1]!;
-          });
-        }
-      }
-      // The epoch log owns the row from here (read once at the epoch end; a checkpoint taken in
-      // onBatchEnd includes this batch).
-      if (output) log.add(output.values, pending.size);
-      output = undefined;
-      if (wantsEvent) {
-        this.phase = 'batchEnd';
-        this.applySignals(
-          await this.dispatch('onBatchEnd', {
-            batch: batchIndex,
-            size: pending.size,
-            skipped: !trained,
-            stepped,
-            logs,
-            // Made on first read only: most batch-end handlers never touch the device loss.
-            get loss() {
-              if (row && !loss) loss = tf.tidy(() => tf.reshape(tf.slice(row, 0, 1), [])) as tf.Scalar;
-              return loss;
-            },
-          }),
-          state,
-        );
-      }
-    } finally {
-      this.phase = 'busy';
-      output?.values.dispose();
-      loss?.dispose();
-      clock.epochBatch = batchIndex + 1;
-    }
-  }
 }
 
-function checkClip(clip: GradientClipOptions): GradientClipOptions {
-  for (const key of ['maxNorm', 'maxValue'] as const) {
-    const v = clip[key];
-    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
-      throw new TensorloopError(
-        'TL_OPTION_INVALID',
-        `gradientClip.${key} must be a positive number; got ${String(v)}.`,
-      );
-    }
-  }
-  return clip;
+/** True when a layer (or a nested model) keeps state across batches: a `stateful` RNN. */
+function isStateful(model: tf.LayersModel): boolean {
+  return (model as unknown as { stateful?: boolean }).stateful === true;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { TensorData } from './data.js';
+import { type DataSource, sampleForValidation, type TensorData } from './data.js';
 import { TensorloopError } from './errors.js';
 import type { LossSpec } from './losses.js';
 
@@ -92,4 +92,18 @@ export async function checkFinite(data: TensorData, where: string): Promise<void
       `${where}: ${named[index]![0]} contains NaN or Infinity. Clean or impute the data before training (tf.where(tf.isNaN(t), fill, t)); set checkData: false to skip this check.`,
     );
   }
+}
+
+/** Shapes (and, with `checkData`, finiteness) of a source's first sample, before the first step. */
+export async function preflight(
+  model: tf.LayersModel,
+  loss: LossSpec,
+  source: DataSource,
+  where: string,
+  checkData: boolean,
+): Promise<void> {
+  const sample = await sampleForValidation(source);
+  if (!sample) return;
+  checkShapes(model, sample, loss, where);
+  if (checkData) await checkFinite(sample, where);
 }

@@ -10,11 +10,11 @@ export interface SerializedWeight {
   readonly data: string;
 }
 
-/** The best epoch's weights as they travel inside a checkpoint. */
+/** How checkpoints of version 0.1 carried the best weights (inside the JSON state); still read. */
 export interface SerializedBestWeights {
   readonly epoch: number;
   readonly bytes: number;
-  readonly weights: SerializedWeight[];
+  readonly weights: readonly SerializedWeight[];
 }
 
 /**
@@ -22,8 +22,6 @@ export interface SerializedBestWeights {
  * The owner of an instance disposes it; the tensors are never handed out.
  */
 export class BestWeights {
-  private serialized: SerializedBestWeights | undefined;
-
   private constructor(
     readonly epoch: number,
     private readonly tensors: Map<string, tf.Tensor>,
@@ -36,7 +34,14 @@ export class BestWeights {
     return new BestWeights(epoch, tensors);
   }
 
-  /** Rebuilds the snapshot from a checkpoint's plugin state. */
+  /** Rebuilds the snapshot from the tensors a checkpoint hands back (cloned: the caller keeps its own). */
+  static fromTensors(epoch: number, saved: Readonly<tf.NamedTensorMap>): BestWeights {
+    const tensors = new Map<string, tf.Tensor>();
+    for (const [name, t] of Object.entries(saved)) tensors.set(name, tf.clone(t));
+    return new BestWeights(epoch, tensors);
+  }
+
+  /** Rebuilds the snapshot from a 0.1 checkpoint's plugin state (base64 weights in the JSON). */
   static deserialize(saved: SerializedBestWeights): BestWeights {
     const tensors = new Map<string, tf.Tensor>();
     try {
@@ -49,9 +54,7 @@ export class BestWeights {
         { plugin: PLUGIN_NAME, cause },
       );
     }
-    const restored = new BestWeights(saved.epoch, tensors);
-    restored.serialized = saved;
-    return restored;
+    return new BestWeights(saved.epoch, tensors);
   }
 
   /** Raw size of the weights in bytes. */
@@ -78,37 +81,15 @@ export class BestWeights {
     for (const w of model.weights) w.write(this.tensors.get(w.originalName)!);
   }
 
-  /** The snapshot as JSON (read back from the device once per snapshot, at the first save that needs it). */
-  serialize(): SerializedBestWeights {
-    this.serialized ??= {
-      epoch: this.epoch,
-      bytes: this.bytes,
-      weights: [...this.tensors].map(([name, t]) => ({
-        name,
-        dtype: t.dtype as SerializedWeight['dtype'],
-        shape: [...t.shape],
-        data: encodeBytes(t.dataSync()),
-      })),
-    };
-    return this.serialized;
+  /** The weights by name, for the checkpoint's binary file (still owned by this snapshot). */
+  tensorMap(): tf.NamedTensorMap {
+    return Object.fromEntries(this.tensors);
   }
 
   dispose(): void {
     tf.dispose([...this.tensors.values()]);
     this.tensors.clear();
   }
-}
-
-const CHUNK = 0x8000;
-
-function encodeBytes(values: tf.TypedArray | string[]): string {
-  if (!ArrayBuffer.isView(values)) throw new TypeError('string weights cannot be stored');
-  const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-  let binary = '';
-  for (let i = 0; i < bytes.length; i += CHUNK) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + CHUNK));
-  }
-  return btoa(binary);
 }
 
 function decodeBytes(w: SerializedWeight): Float32Array | Int32Array | Uint8Array {

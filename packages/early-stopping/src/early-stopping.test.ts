@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { definePlugin, isTensorloopError, type LogEntry, stopEpoch } from '@tensorloop/core';
+import { definePlugin, isTensorloopError, type LogEntry, stopEpoch, Trainer } from '@tensorloop/core';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { earlyStopping } from './index.js';
 import { runScripted, script, tinyData, tinyTrainer } from './test-helpers.js';
@@ -34,6 +34,33 @@ describe('patience (Keras counting)', () => {
     expect(run.epochs).toBe(4);
     expect(run.stopReason).toBeUndefined();
     expect(run.api.bestEpoch).toBe(3);
+  });
+});
+
+describe("patience counting: Keras's by default, PyTorch's on request", () => {
+  test('test_early_stopping_patience (Keras): stopped_epoch = max(patience, 1) + 2', async () => {
+    // keras/src/callbacks/early_stopping_test.py test_early_stopping_patience, monitor loss
+    const loss = [10.0, 9.0, 8.0, 9.0, 8.9, 8.8, 8.7, 8.6, 8.5];
+    for (const patience of [0, 1, 2, 3]) {
+      const run = await runScripted({ probe: loss }, { monitor: 'probe', mode: 'min', patience });
+      expect([patience, run.api.stoppedEpoch]).toEqual([patience, Math.max(patience, 1) + 2]);
+    }
+  });
+
+  test("counting: 'pytorch' acts after patience + 1 bad epochs, as ReduceLROnPlateau reads the word", async () => {
+    const values = { val_loss: [1, 0.9, 0.95, 0.93, 0.91, 0.92, 0.7] };
+    const keras = await runScripted(values, { patience: 3 });
+    expect(keras.api.stoppedEpoch).toBe(4);
+    const torch = await runScripted(values, { patience: 3, counting: 'pytorch' });
+    expect(torch.api.stoppedEpoch).toBe(5);
+    expect(torch.stopReason?.message).toBe(
+      'no improvement in val_loss for 4 epochs (best val_loss 0.9 at epoch 1)',
+    );
+    const zero = await runScripted(
+      { val_loss: [1, 0.9, 0.95, 0.96, 0.5] },
+      { patience: 0, counting: 'pytorch' },
+    );
+    expect(zero.api.stoppedEpoch).toBe(2);
   });
 });
 
@@ -190,18 +217,82 @@ describe('max mode', () => {
   });
 });
 
+describe("mode 'auto'", () => {
+  test('reads the direction from the key (Keras test_early_stopping cases, plus auc/precision/recall/iou)', async () => {
+    // keras/src/callbacks/early_stopping_test.py test_early_stopping: (auto, val_mse) → min, (auto, loss) → min,
+    // (auto, acc) → max, (auto, val_accuracy) → max, (auto, hinge) → min, (auto, f1_score) → max
+    const cases: [string, 'min' | 'max'][] = [
+      ['val_mse', 'min'],
+      ['loss', 'min'],
+      ['acc', 'max'],
+      ['val_accuracy', 'max'],
+      ['hinge', 'min'],
+      ['f1_score', 'max'],
+      ['val_auc', 'max'],
+      ['val_precision', 'max'],
+      ['val_recall', 'max'],
+      ['mean_iou', 'max'],
+      ['val_mean_absolute_error', 'min'],
+    ];
+    for (const [monitor, mode] of cases) {
+      const run = await runScripted({ [monitor]: [1, 2, 3] }, { monitor, patience: 0, verbose: false });
+      expect([monitor, run.api.mode, run.epochs]).toEqual([monitor, mode, mode === 'max' ? 3 : 2]);
+    }
+  });
+
+  test('uses the direction a metric spec declares', async () => {
+    const plugin = earlyStopping({ monitor: 'val_score', verbose: false });
+    const trainer = new Trainer({
+      model: tf.sequential({ layers: [tf.layers.dense({ units: 1, inputShape: [2] })] }),
+      loss: 'meanSquaredError',
+      metrics: [{ name: 'score', fn: tf.metrics.meanAbsoluteError, direction: 'max' }],
+      optimizer: tf.train.sgd(0.01),
+      plugins: [script({ val_score: [1, 2, 3, 2.5] }), plugin],
+      log: 'silent',
+    });
+    const data = tinyData();
+    const result = await trainer.fit(data, { epochs: 4, validationData: data });
+    tf.dispose([data.x, data.y]);
+    expect(plugin.api!.mode).toBe('max');
+    expect(result.stopReason?.time.epoch).toBe(3);
+  });
+
+  test('refuses a key it cannot read with TL_OPTION_INVALID, before the first training step (Keras: "unknown")', async () => {
+    let steps = 0;
+    const counter = definePlugin({
+      name: 'test:steps',
+      afterOptimizerStep: () => {
+        steps += 1;
+      },
+    });
+    const trainer = tinyTrainer([
+      script({ val_unclear: [1, 2] }),
+      earlyStopping({ monitor: 'val_unclear' }),
+      counter,
+    ]);
+    const data = tinyData();
+    const error = await trainer.fit(data, { epochs: 2 }).catch((e: unknown) => e);
+    tf.dispose([data.x, data.y]);
+    expect(isTensorloopError(error, 'TL_OPTION_INVALID')).toBe(true);
+    expect((error as Error).message).toMatch(/val_unclear.*mode: 'max'.*mode: 'min'/s);
+    expect(steps).toBe(0);
+    expect(trainer.history).toHaveLength(0);
+  });
+});
+
 describe('unknown monitor', () => {
   test('fails at the first epoch end with the keys that exist', async () => {
     const entries: LogEntry[] = [];
     const trainer = tinyTrainer(
-      [script({ val_loss: [1, 2] }), earlyStopping({ monitor: 'val_los' })],
+      // mode given: with 'auto' the typo would already be refused at fit start (its direction is unreadable)
+      [script({ val_loss: [1, 2] }), earlyStopping({ monitor: 'val_los', mode: 'min' })],
       entries,
     );
     const data = tinyData();
     const error = await trainer.fit(data, { epochs: 3 }).catch((e: unknown) => e);
     expect(isTensorloopError(error, 'TL_MONITOR_UNKNOWN')).toBe(true);
     expect((error as Error).message).toContain('monitors "val_los", which is not in the epoch logs');
-    expect((error as Error).message).toContain('Available keys: loss, smooth_loss, val_loss');
+    expect((error as Error).message).toContain('Available keys: loss, smooth_loss, lr, val_loss');
     expect(trainer.history).toHaveLength(1);
     tf.dispose([data.x, data.y]);
   });
@@ -304,6 +395,25 @@ describe('options', () => {
     }
     expect(isTensorloopError(error, 'TL_OPTION_INVALID')).toBe(true);
     expect((error as Error).message).toContain(message);
+  });
+
+  test('unknown option keys fail with TL_OPTION_INVALID naming the closest valid key', () => {
+    const cases: [object, string, string][] = [
+      [{ restore_best_weights: true }, 'restore_best_weights', 'restoreBestWeights'],
+      [{ min_delta: 0.1 }, 'min_delta', 'minDelta'],
+      [{ patiance: 2 }, 'patiance', 'patience'],
+      [{ persistAcrossFit: true }, 'persistAcrossFit', 'persistAcrossFits'],
+    ];
+    for (const [options, bad, closest] of cases) {
+      let error: unknown;
+      try {
+        earlyStopping(options as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(isTensorloopError(error, 'TL_OPTION_INVALID')).toBe(true);
+      expect((error as Error).message).toContain(`unknown option "${bad}"; did you mean "${closest}"?`);
+    }
   });
 
   test('describe() lists the resolved options', () => {

@@ -1,22 +1,25 @@
 import {
   definePlugin,
   type EpochEndEvent,
+  inferMonitorMode,
   isBetter,
   type Plugin,
   readMonitor,
+  resolveMonitorMode,
   type StopSignal,
   stop,
   TensorloopError,
   type TrainerContext,
 } from '@tensorloop/core';
-import { BestWeights, type SerializedBestWeights } from './best-weights.js';
+import { BestWeights } from './best-weights.js';
 import {
+  checkThresholds,
   type EarlyStoppingOptions,
   type PLUGIN_NAME,
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import { parseState } from './state.js';
+import { type EarlyStoppingState, parseState } from './state.js';
 import {
   describeBelowBaseline,
   describeFirst,
@@ -27,30 +30,13 @@ import {
   formatValue,
 } from './trend.js';
 
-/** The plugin's checkpointed state (a JSON document inside the trainer checkpoint). */
-export interface EarlyStoppingState {
-  readonly monitor: string;
-  readonly mode: 'min' | 'max';
-  /** Best monitored value of this stage; null before the first one. */
-  readonly best: number | null;
-  /** Global epoch of the best value. */
-  readonly bestEpoch: number | null;
-  /** Epochs since the last improvement (Keras counting). */
-  readonly wait: number;
-  /** Global epoch this stage started watching from (counts `startFromEpoch`). */
-  readonly origin: number | null;
-  readonly stoppedEpoch: number | null;
-  /**
-   * With `restoreBestWeights`: the best epoch's weights, or null when there are none yet or they were
-   * larger than `maxStateBytes` (then `omittedBytes` says how large).
-   */
-  readonly bestWeights: SerializedBestWeights | null;
-  readonly omittedBytes: number | null;
-}
-
 /** What `ctx.plugin('@tensorloop/early-stopping')` returns. */
 export interface EarlyStoppingApi {
   readonly monitor: string;
+  /**
+   * The direction compared in (`mode: 'auto'` decided: see the option). Read before the first fit
+   * for a key whose direction auto cannot tell, it throws the `TL_OPTION_INVALID` the fit would.
+   */
   readonly mode: 'min' | 'max';
   /** Best monitored value of the current stage, or undefined before the first one. */
   readonly best: number | undefined;
@@ -76,6 +62,13 @@ const mib = (bytes: number) =>
 export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tensorloop/early-stopping'> {
   const o = resolveOptions(options);
   const name = o.name as typeof PLUGIN_NAME;
+  let mode = inferMonitorMode(o.monitor, o.requestedMode);
+  /** The direction, decided once the trainer (and its metric specs) exists; throws when auto cannot tell. */
+  const decideMode = (directions?: ReadonlyMap<string, 'min' | 'max'>): 'min' | 'max' => {
+    mode = resolveMonitorMode(o.monitor, o.requestedMode, o.name, directions);
+    checkThresholds(o, mode);
+    return mode;
+  };
   let best: number | undefined;
   let bestEpoch: number | undefined;
   let wait = 0;
@@ -85,6 +78,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
   let omittedBytes: number | undefined;
   let sizeWarned = false;
 
+  const snapshotFits = () => snapshot !== undefined && snapshot.bytes <= o.maxStateBytes;
   const dropSnapshot = () => {
     snapshot?.dispose();
     snapshot = undefined;
@@ -121,19 +115,24 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
   };
 
   /** Keras rule: the monitored value must beat the best by more than minDelta; ties never do. */
-  const improves = (value: number) =>
-    isBetter(value, best ?? (o.mode === 'min' ? Infinity : -Infinity), o.mode, o.minDelta);
-  const reachedStop = (value: number) =>
+  const improves = (value: number, m: 'min' | 'max') =>
+    isBetter(value, best ?? (m === 'min' ? Infinity : -Infinity), m, o.minDelta);
+  const reachedStop = (value: number, m: 'min' | 'max') =>
     o.stoppingThreshold !== undefined &&
-    (o.mode === 'min' ? value < o.stoppingThreshold : value > o.stoppingThreshold);
-  const diverged = (value: number) =>
+    (m === 'min' ? value < o.stoppingThreshold : value > o.stoppingThreshold);
+  const diverged = (value: number, m: 'min' | 'max') =>
     o.divergenceThreshold !== undefined &&
-    (o.mode === 'min' ? value > o.divergenceThreshold : value < o.divergenceThreshold);
+    (m === 'min' ? value > o.divergenceThreshold : value < o.divergenceThreshold);
+  /** Keras (and Lightning) stop at the `patience`-th epoch without improvement; PyTorch's word means one more. */
+  const patienceRunOut = () => (o.counting === 'keras' ? wait >= o.patience : wait > o.patience);
+  /** Epochs without improvement the plugin waits for, as messages count them. */
+  const allowed = o.counting === 'keras' ? o.patience : o.patience + 1;
 
   function onEpochEnd(ctx: TrainerContext, event: EpochEndEvent): StopSignal | undefined {
     // A cut-short epoch has no validation logs and averages over part of the data: not comparable.
     if (event.partial) return undefined;
-    const value = readMonitor(event.logs, o.monitor, o.name);
+    const m = mode ?? decideMode();
+    const value = readMonitor(event.logs, o.monitor, o.name, ctx.logger);
     origin ??= event.epoch;
     const watched = event.epoch - origin;
     if (o.checkFinite && !Number.isFinite(value)) {
@@ -144,13 +143,13 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
       return undefined;
     }
     wait += 1;
-    const improved = improves(value);
+    const improved = improves(value, m);
     if (improved) {
       const previous = best;
       best = value;
       bestEpoch = event.epoch;
       if (o.restoreBestWeights) takeSnapshot(ctx, event.epoch);
-      const beatsBaseline = o.baseline === undefined || isBetter(value, o.baseline, o.mode, o.minDelta);
+      const beatsBaseline = o.baseline === undefined || isBetter(value, o.baseline, m, o.minDelta);
       // Keras: the count restarts only once the baseline is beaten too.
       if (beatsBaseline) wait = 0;
       say(
@@ -159,16 +158,16 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
           ? describeFirst(o.monitor, value)
           : describeImprovement(o.monitor, previous, value),
       );
-      if (!beatsBaseline) say(ctx, describeBelowBaseline(o.monitor, o.baseline!, wait, o.patience));
+      if (!beatsBaseline) say(ctx, describeBelowBaseline(o.monitor, o.baseline!, wait, allowed));
     }
-    if (reachedStop(value)) {
+    if (reachedStop(value, m)) {
       return halt(
         ctx,
         event.epoch,
         `${o.monitor} = ${formatValue(value)} reached the stopping threshold ${formatValue(o.stoppingThreshold!)}`,
       );
     }
-    if (diverged(value)) {
+    if (diverged(value, m)) {
       return halt(
         ctx,
         event.epoch,
@@ -178,25 +177,27 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
     if (improved) return undefined;
     const trend = describeTrend(
       o.monitor,
-      o.mode,
+      m,
       ctx.history.filter((r) => r.epoch >= origin! + o.startFromEpoch),
     );
     // Keras does not stop on the first epoch it watches, whatever the patience.
-    if (wait >= o.patience && watched > 0) {
+    if (patienceRunOut() && watched > 0) {
       const why =
-        best !== undefined && o.baseline !== undefined && !isBetter(best, o.baseline, o.mode, o.minDelta)
+        best !== undefined && o.baseline !== undefined && !isBetter(best, o.baseline, m, o.minDelta)
           ? `${o.monitor} did not reach the baseline ${formatValue(o.baseline)} in ${wait} epochs (${bestText()})`
           : `no improvement in ${o.monitor} for ${wait} epoch${wait === 1 ? '' : 's'} (${bestText()})`;
       return halt(ctx, event.epoch, trend === undefined ? why : `${why}; ${trend}`);
     }
-    say(ctx, describeWait(o.monitor, wait, o.patience, best, bestEpoch));
+    say(ctx, describeWait(o.monitor, wait, allowed, best, bestEpoch));
     if (trend !== undefined) say(ctx, trend);
     return undefined;
   }
 
   const api: EarlyStoppingApi = {
     monitor: o.monitor,
-    mode: o.mode,
+    get mode() {
+      return mode ?? decideMode();
+    },
     get best() {
       return best;
     },
@@ -217,8 +218,9 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
   return definePlugin({
     name,
     api,
-    describe: () => describeOptions(o),
+    describe: () => describeOptions(o, mode),
     onFitStart(ctx, event) {
+      decideMode(ctx.metricDirections);
       stoppedEpoch = event.resumed ? stoppedEpoch : undefined;
       const keep = event.resumed ? origin !== undefined : o.persistAcrossFits && origin !== undefined;
       if (!keep) reset(ctx.time.epoch);
@@ -249,25 +251,27 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
       },
     },
     state: (): EarlyStoppingState => {
-      const fits = snapshot !== undefined && snapshot.bytes <= o.maxStateBytes;
+      const fits = snapshotFits();
       return {
         monitor: o.monitor,
-        mode: o.mode,
+        mode: mode ?? decideMode(),
         best: best ?? null,
         bestEpoch: bestEpoch ?? null,
         wait,
         origin: origin ?? null,
         stoppedEpoch: stoppedEpoch ?? null,
-        bestWeights: fits ? snapshot!.serialize() : null,
+        bestWeights: fits ? { epoch: snapshot!.epoch, bytes: snapshot!.bytes } : null,
         omittedBytes: snapshot !== undefined && !fits ? snapshot.bytes : (omittedBytes ?? null),
       };
     },
-    loadState(saved) {
-      const s = parseState(saved);
-      if (s.monitor !== o.monitor || s.mode !== o.mode) {
+    stateTensors: () => (snapshotFits() ? snapshot!.tensorMap() : {}),
+    parseState: (saved) => parseState(saved, o.name),
+    loadState(s, _version, tensors) {
+      const m = mode ?? decideMode();
+      if (s.monitor !== o.monitor || s.mode !== m) {
         throw new TensorloopError(
           'TL_CHECKPOINT_INVALID',
-          `[${o.name}] the checkpoint's early-stopping state watches ${s.monitor} (${s.mode}), this plugin watches ${o.monitor} (${o.mode}). Resume with the same monitor and mode, or give this instance another name to start afresh.`,
+          `[${o.name}] the checkpoint's early-stopping state watches ${s.monitor} (${s.mode}), this plugin watches ${o.monitor} (${m}). Resume with the same monitor and mode, or give this instance another name to start afresh.`,
           { plugin: o.name },
         );
       }
@@ -277,14 +281,22 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
       wait = s.wait;
       origin = s.origin ?? undefined;
       stoppedEpoch = s.stoppedEpoch ?? undefined;
-      if (o.restoreBestWeights && s.bestWeights !== null) snapshot = BestWeights.deserialize(s.bestWeights);
+      if (o.restoreBestWeights && s.bestWeights !== null) {
+        const { epoch, weights } = s.bestWeights;
+        snapshot = weights
+          ? BestWeights.deserialize({ ...s.bestWeights, weights })
+          : BestWeights.fromTensors(epoch, tensors);
+      }
       omittedBytes = s.omittedBytes ?? undefined;
     },
   });
 }
 
-function describeOptions(o: ResolvedOptions): string[] {
-  const parts = [`monitor ${o.monitor} (${o.mode})`, `patience ${o.patience}`];
+function describeOptions(o: ResolvedOptions, mode: 'min' | 'max' | undefined): string[] {
+  const parts = [
+    `monitor ${o.monitor} (${mode ?? 'auto: decided at fit start'})`,
+    `patience ${o.patience}${o.counting === 'pytorch' ? ' (pytorch counting: stops after patience + 1)' : ''}`,
+  ];
   if (o.minDelta > 0) parts.push(`minDelta ${o.minDelta}`);
   if (o.baseline !== undefined) parts.push(`baseline ${o.baseline}`);
   if (o.startFromEpoch > 0) parts.push(`from epoch ${o.startFromEpoch} of the fit`);

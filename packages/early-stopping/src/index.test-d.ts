@@ -15,6 +15,7 @@ describe('earlyStopping types', () => {
       mode: 'max',
       minDelta: 0.001,
       patience: 5,
+      counting: 'pytorch',
       baseline: 0.9,
       startFromEpoch: 2,
       restoreBestWeights: true,
@@ -30,6 +31,8 @@ describe('earlyStopping types', () => {
     earlyStopping({ mode: 'up' });
     // @ts-expect-error patience is a number
     earlyStopping({ patience: '3' });
+    // @ts-expect-error counting is 'keras' | 'pytorch'
+    earlyStopping({ counting: 'torch' });
     // @ts-expect-error restoreBestWeights, not restore_best_weights
     earlyStopping({ restore_best_weights: true });
     expectTypeOf<EarlyStoppingOptions['baseline']>().toEqualTypeOf<number | undefined>();

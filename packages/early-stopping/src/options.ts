@@ -1,4 +1,4 @@
-import { type MonitorMode, resolveMode, TensorloopError } from '@tensorloop/core';
+import { checkOptionKeys, inferMonitorMode, type MonitorMode, TensorloopError } from '@tensorloop/core';
 
 export const PLUGIN_NAME = '@tensorloop/early-stopping';
 
@@ -8,12 +8,22 @@ export const DEFAULT_MAX_STATE_BYTES = 32 * 1024 * 1024;
 export interface EarlyStoppingOptions {
   /** Log key to watch. Default `'val_loss'` (Keras, tfjs). */
   readonly monitor?: string;
-  /** `'min'`, `'max'`, or `'auto'`: accuracy-like keys (`acc`, `accuracy`, `val_acc`, ...) are maximized. */
+  /**
+   * `'min'`, `'max'`, or `'auto'`: a metric spec's `direction`, else the key's name (accuracy-, auc-,
+   * f1-, precision-, recall-, iou-like keys are maximized, loss- and error-like ones minimized); a
+   * key it cannot read fails at fit start with `TL_OPTION_INVALID`. Default `'auto'`.
+   */
   readonly mode?: MonitorMode;
   /** An epoch must beat the best by more than this to count as an improvement (absolute value is used). Default 0. */
   readonly minDelta?: number;
   /** Epochs without improvement before stopping. Default 0 (Keras, tfjs): stop at the first epoch that does not improve. */
   readonly patience?: number;
+  /**
+   * How `patience` counts. `'keras'` (default, as Keras and Lightning): stop at the `patience`-th
+   * epoch without improvement. `'pytorch'`: after `patience + 1` such epochs, as PyTorch's
+   * `ReduceLROnPlateau` reads the word, for recipes ported from PyTorch.
+   */
+  readonly counting?: 'keras' | 'pytorch';
   /** A value to beat: until an epoch beats it, the patience count is never reset. */
   readonly baseline?: number;
   /** Epochs of this fit to let pass before watching (warm-up). Default 0. */
@@ -39,12 +49,32 @@ export interface EarlyStoppingOptions {
   readonly name?: string;
 }
 
+export const OPTION_KEYS = [
+  'monitor',
+  'mode',
+  'minDelta',
+  'patience',
+  'counting',
+  'baseline',
+  'startFromEpoch',
+  'restoreBestWeights',
+  'stoppingThreshold',
+  'divergenceThreshold',
+  'checkFinite',
+  'verbose',
+  'persistAcrossFits',
+  'maxStateBytes',
+  'name',
+];
+
 export interface ResolvedOptions {
   readonly name: string;
   readonly monitor: string;
-  readonly mode: 'min' | 'max';
+  /** As given; `auto` is decided at fit start (`resolveMonitorMode`). */
+  readonly requestedMode: MonitorMode;
   readonly minDelta: number;
   readonly patience: number;
+  readonly counting: 'keras' | 'pytorch';
   readonly baseline: number | undefined;
   readonly startFromEpoch: number;
   readonly restoreBestWeights: boolean;
@@ -82,8 +112,25 @@ function flag(name: string, value: unknown, fallback: boolean): boolean {
   return value;
 }
 
+/**
+ * With thresholds on both sides, the stopping one must be on the better side. Checked at
+ * construction when the direction is known, else once `auto` is decided at fit start.
+ */
+export function checkThresholds(o: ResolvedOptions, mode: 'min' | 'max'): void {
+  const { stoppingThreshold, divergenceThreshold } = o;
+  if (stoppingThreshold === undefined || divergenceThreshold === undefined) return;
+  const ordered =
+    mode === 'min' ? stoppingThreshold < divergenceThreshold : stoppingThreshold > divergenceThreshold;
+  if (!ordered) {
+    throw invalid(
+      `with mode '${mode}', stoppingThreshold (${stoppingThreshold}) must be ${mode === 'min' ? 'below' : 'above'} divergenceThreshold (${divergenceThreshold}).`,
+    );
+  }
+}
+
 /** Checks the options (untyped JavaScript included) and fills in the defaults. */
 export function resolveOptions(options: EarlyStoppingOptions = {}): ResolvedOptions {
+  checkOptionKeys('earlyStopping()', options, OPTION_KEYS, { plugin: PLUGIN_NAME });
   const monitor = options.monitor ?? 'val_loss';
   if (typeof monitor !== 'string' || monitor === '') {
     throw invalid(`monitor must be a log key such as 'val_loss'; got ${String(monitor)}.`);
@@ -92,31 +139,26 @@ export function resolveOptions(options: EarlyStoppingOptions = {}): ResolvedOpti
   if (rawMode !== 'auto' && rawMode !== 'min' && rawMode !== 'max') {
     throw invalid(`mode must be 'auto', 'min' or 'max'; got ${String(rawMode)}.`);
   }
-  const mode = resolveMode(monitor, rawMode);
+  const counting = options.counting ?? 'keras';
+  if (counting !== 'keras' && counting !== 'pytorch') {
+    throw invalid(`counting must be 'keras' or 'pytorch'; got ${String(counting)}.`);
+  }
   const minDelta = Math.abs(finiteOrUndefined('minDelta', options.minDelta) ?? 0);
   const stoppingThreshold = finiteOrUndefined('stoppingThreshold', options.stoppingThreshold);
   const divergenceThreshold = finiteOrUndefined('divergenceThreshold', options.divergenceThreshold);
-  if (stoppingThreshold !== undefined && divergenceThreshold !== undefined) {
-    const ordered =
-      mode === 'min' ? stoppingThreshold < divergenceThreshold : stoppingThreshold > divergenceThreshold;
-    if (!ordered) {
-      throw invalid(
-        `with mode '${mode}', stoppingThreshold (${stoppingThreshold}) must be ${mode === 'min' ? 'below' : 'above'} divergenceThreshold (${divergenceThreshold}).`,
-      );
-    }
-  }
   const maxStateBytes = options.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES;
   if (typeof maxStateBytes !== 'number' || Number.isNaN(maxStateBytes) || maxStateBytes < 0) {
     throw invalid(`maxStateBytes must be a number ≥ 0 (Infinity allowed); got ${String(maxStateBytes)}.`);
   }
   const name = options.name ?? PLUGIN_NAME;
   if (typeof name !== 'string' || name === '') throw invalid('name must be a non-empty string.');
-  return {
+  const resolved: ResolvedOptions = {
     name,
     monitor,
-    mode,
+    requestedMode: rawMode,
     minDelta,
     patience: nonNegativeInteger('patience', options.patience, 0),
+    counting,
     baseline: finiteOrUndefined('baseline', options.baseline),
     startFromEpoch: nonNegativeInteger('startFromEpoch', options.startFromEpoch, 0),
     restoreBestWeights: flag('restoreBestWeights', options.restoreBestWeights, false),
@@ -127,4 +169,7 @@ export function resolveOptions(options: EarlyStoppingOptions = {}): ResolvedOpti
     persistAcrossFits: flag('persistAcrossFits', options.persistAcrossFits, false),
     maxStateBytes,
   };
+  const known = inferMonitorMode(monitor, rawMode);
+  if (known !== undefined) checkThresholds(resolved, known);
+  return resolved;
 }

@@ -21,7 +21,8 @@ afterAll(() => tf.dispose([train.x, train.y, val.x, val.y]));
 async function run(probe: number[], options: EarlyStoppingOptions, epochs: number, extra: Plugin[] = []) {
   const byEpoch = new Map<number, Map<string, Float32Array>>();
   const entries: LogEntry[] = [];
-  const es = earlyStopping({ monitor: 'probe', restoreBestWeights: true, ...options });
+  // `probe` says nothing of its direction: lower is better here.
+  const es = earlyStopping({ monitor: 'probe', mode: 'min', restoreBestWeights: true, ...options });
   const trainer = new Trainer({
     model: mnistModel(),
     loss: 'categoricalCrossentropy',

@@ -36,7 +36,7 @@ function trainer(options: EarlyStoppingOptions, extra: Plugin[] = [], entries: L
     optimizer: tf.train.sgd(0.2),
     plugins: [
       script({ probe: PROBE }),
-      earlyStopping({ monitor: 'probe', patience: 3, restoreBestWeights: true, ...options }),
+      earlyStopping({ monitor: 'probe', mode: 'min', patience: 3, restoreBestWeights: true, ...options }),
       ...extra,
     ],
     seed: 3,
@@ -66,12 +66,19 @@ describe('save / resume round trip', () => {
     const state = saved.plugins['@tensorloop/early-stopping']!.state as EarlyStoppingState;
     expect([state.best, state.bestEpoch, state.wait, state.origin]).toEqual([1, 1, 1, 0]);
     expect(state.bestWeights?.epoch).toBe(1);
-    expect(state.bestWeights?.weights.map((w) => w.name)).toEqual([
+    // The weights travel in the checkpoint's binary file, not base64 inside trainer.json.
+    expect(state.bestWeights?.weights).toBeUndefined();
+    expect(saved.plugins['@tensorloop/early-stopping']!.tensors).toEqual([
       'hidden/kernel',
       'hidden/bias',
       'out/kernel',
       'out/bias',
     ]);
+    expect(saved.pluginWeights?.map((w) => w.name)).toEqual(
+      ['hidden/kernel', 'hidden/bias', 'out/kernel', 'out/bias'].map(
+        (n) => `@tensorloop/early-stopping::${n}`,
+      ),
+    );
 
     const resumed = trainer({});
     const before = tf.memory().numTensors;
@@ -123,21 +130,41 @@ describe('save / resume round trip', () => {
     expect((error as Error).message).toContain('watches probe (min), this plugin watches probe (max)');
   });
 
-  test('a malformed state is refused with TL_CHECKPOINT_INVALID', () => {
+  test('a malformed state is refused by parseState with TL_CHECKPOINT_INVALID naming the field', () => {
     const plugin = earlyStopping();
-    for (const bad of [null, { monitor: 'val_loss', mode: 'min', wait: -1 }, { best: 'x' }]) {
+    const good = {
+      monitor: 'val_loss',
+      mode: 'min',
+      best: null,
+      bestEpoch: null,
+      wait: 0,
+      origin: null,
+      stoppedEpoch: null,
+      bestWeights: null,
+      omittedBytes: null,
+    };
+    expect(plugin.parseState?.(good, undefined)).toEqual(good);
+    const cases: [unknown, string][] = [
+      [null, 'state must be an object'],
+      [{ ...good, wait: -1 }, 'state.wait must be an integer ≥ 0'],
+      [{ ...good, best: 'x' }, 'state.best must be a number or null'],
+      [{ ...good, bestWeights: { epoch: 1 } }, 'state.bestWeights.bytes must be a number ≥ 0'],
+    ];
+    for (const [bad, field] of cases) {
       let error: unknown;
       try {
-        plugin.loadState?.(bad as unknown as EarlyStoppingState, undefined);
+        plugin.parseState?.(bad, undefined);
       } catch (e) {
         error = e;
       }
       expect(isTensorloopError(error, 'TL_CHECKPOINT_INVALID')).toBe(true);
+      expect((error as Error).message).toContain('[@tensorloop/early-stopping]');
+      expect((error as Error).message).toContain(field);
     }
   });
 
   test('a fit after a finished one (not a resume) starts afresh even after loadState', async () => {
-    const plugin = earlyStopping({ monitor: 'probe', verbose: false });
+    const plugin = earlyStopping({ monitor: 'probe', mode: 'min', verbose: false });
     plugin.loadState?.(
       {
         monitor: 'probe',
@@ -151,6 +178,7 @@ describe('save / resume round trip', () => {
         omittedBytes: null,
       },
       undefined,
+      {},
     );
     expect([plugin.api!.best, plugin.api!.wait]).toEqual([0.001, 5]);
     const t = new Trainer({

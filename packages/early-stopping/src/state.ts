@@ -1,54 +1,64 @@
-import { TensorloopError } from '@tensorloop/core';
-import type { SerializedBestWeights, SerializedWeight } from './best-weights.js';
-import type { EarlyStoppingState } from './early-stopping.js';
-import { PLUGIN_NAME } from './options.js';
+import { readState, type StateReader } from '@tensorloop/core';
+import type { SerializedWeight } from './best-weights.js';
 
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const isNumberOrNull = (v: unknown): v is number | null => v === null || typeof v === 'number';
-const isIntOrNull = (v: unknown): v is number | null => v === null || Number.isInteger(v);
-
-function isWeight(v: unknown): v is SerializedWeight {
-  return (
-    isRecord(v) &&
-    typeof v.name === 'string' &&
-    (v.dtype === 'float32' || v.dtype === 'int32' || v.dtype === 'bool') &&
-    Array.isArray(v.shape) &&
-    v.shape.every((d) => Number.isInteger(d) && (d as number) >= 0) &&
-    typeof v.data === 'string'
-  );
+/** The plugin's checkpointed state (a JSON document inside the trainer checkpoint). */
+export interface EarlyStoppingState {
+  readonly monitor: string;
+  readonly mode: 'min' | 'max';
+  /** Best monitored value of this stage; null before the first one. */
+  readonly best: number | null;
+  /** Global epoch of the best value. */
+  readonly bestEpoch: number | null;
+  /** Epochs since the last improvement (Keras counting). */
+  readonly wait: number;
+  /** Global epoch this stage started watching from (counts `startFromEpoch`). */
+  readonly origin: number | null;
+  readonly stoppedEpoch: number | null;
+  /**
+   * With `restoreBestWeights`: which epoch's weights the checkpoint holds (the tensors themselves
+   * are in the checkpoint's binary file, by weight name), or null when there are none yet or they
+   * were larger than `maxStateBytes` (then `omittedBytes` says how large). Checkpoints of version
+   * 0.1 held them here as base64 (`weights`); those are still read.
+   */
+  readonly bestWeights: {
+    readonly epoch: number;
+    readonly bytes: number;
+    readonly weights?: readonly SerializedWeight[];
+  } | null;
+  readonly omittedBytes: number | null;
 }
 
-function isBestWeights(v: unknown): v is SerializedBestWeights {
-  return (
-    isRecord(v) &&
-    Number.isInteger(v.epoch) &&
-    typeof v.bytes === 'number' &&
-    Array.isArray(v.weights) &&
-    v.weights.every(isWeight)
-  );
+const DTYPES = ['float32', 'int32', 'bool'] as const;
+
+function legacyWeight(w: StateReader): SerializedWeight {
+  return {
+    name: w.string('name'),
+    dtype: w.oneOf('dtype', DTYPES),
+    shape: w.numbers('shape'),
+    data: w.string('data'),
+  };
 }
 
 /** Checks a checkpoint's plugin state (it comes from a file: untrusted). */
-export function parseState(saved: unknown): EarlyStoppingState {
-  const valid =
-    isRecord(saved) &&
-    typeof saved.monitor === 'string' &&
-    (saved.mode === 'min' || saved.mode === 'max') &&
-    isNumberOrNull(saved.best) &&
-    isIntOrNull(saved.bestEpoch) &&
-    Number.isInteger(saved.wait) &&
-    (saved.wait as number) >= 0 &&
-    isIntOrNull(saved.origin) &&
-    isIntOrNull(saved.stoppedEpoch) &&
-    (saved.bestWeights === null || isBestWeights(saved.bestWeights)) &&
-    isNumberOrNull(saved.omittedBytes);
-  if (!valid) {
-    throw new TensorloopError(
-      'TL_CHECKPOINT_INVALID',
-      `[${PLUGIN_NAME}] the checkpoint's early-stopping state is malformed: expected { monitor, mode, best, bestEpoch, wait, origin, stoppedEpoch, bestWeights, omittedBytes } as written by this package. Resume from a checkpoint written by @tensorloop/early-stopping.`,
-      { plugin: PLUGIN_NAME },
-    );
-  }
-  return saved as unknown as EarlyStoppingState;
+export function parseState(saved: unknown, plugin: string): EarlyStoppingState {
+  const s = readState(saved, plugin);
+  return {
+    monitor: s.string('monitor'),
+    mode: s.oneOf('mode', ['min', 'max']),
+    best: s.number('best', { nullable: true }),
+    bestEpoch: s.integer('bestEpoch', { nullable: true }),
+    wait: s.integer('wait', { min: 0 }),
+    origin: s.integer('origin', { nullable: true }),
+    stoppedEpoch: s.integer('stoppedEpoch', { nullable: true }),
+    bestWeights: s.object(
+      'bestWeights',
+      (b) => ({
+        epoch: b.integer('epoch', { min: 0 }),
+        bytes: b.number('bytes', { min: 0 }),
+        ...(b.has('weights') ? { weights: b.objects('weights', legacyWeight) } : {}),
+      }),
+      { nullable: true },
+    ),
+    omittedBytes: s.number('omittedBytes', { nullable: true }),
+  };
 }

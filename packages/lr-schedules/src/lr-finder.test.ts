@@ -18,11 +18,22 @@ describe('suggestions follow fastai (steep, valley, minimum)', () => {
   const losses = [5, 4, 4.5, 3.2, 2, 2.5, 1, 3, 6];
 
   test('hand-derived picks on a small curve', () => {
-    // steepest drop: 2.5 → 1 between 1e-3 and 1e-2 → the lr after it
-    expect(steepest(lrs, losses)).toEqual({ lr: 1e-2, loss: 1, index: 6 });
+    // steepest drop: 2.5 → 1 between 1e-3 and 1e-2 → fastai `steep` returns lrs[argmin(grads)], the
+    // start of that segment (1e-3), not the point after it
+    expect(steepest(lrs, losses)).toEqual({ lr: 1e-3, loss: 2.5, index: 5 });
     // longest decreasing run 5, 4, 3.2, 2, 1 ends at index 6 with length 5 → start 1; 1 + ⌊5/3⌋ + ⌊5/6⌋ = 2
     expect(valley(lrs, losses)).toEqual({ lr: 1e-6, loss: 4.5, index: 2 });
     expect(minimum(lrs, losses)).toEqual({ lr: 1e-3, loss: 1, index: 6 });
+  });
+
+  test('steepest = fastai callback/schedule.py `steep` on a sweep (lrs[grads.argmin()])', () => {
+    // fastai's steep() run with torch on this curve: (0.00081, (0.00081, 2.05)), i.e. index 4
+    const sweep = Array.from({ length: 12 }, (_, i) => 1e-5 * 3 ** i);
+    const curve = [2.3, 2.29, 2.27, 2.2, 2.05, 1.8, 1.62, 1.55, 1.58, 1.9, 2.8, 4.1];
+    const s = steepest(sweep, curve);
+    expect(s.index).toBe(4);
+    expect(s.lr).toBeCloseTo(0.00081, 15);
+    expect(s.loss).toBe(2.05);
   });
 
   test('fastai trims the first steps/10 points and the last 5 before suggesting', () => {
@@ -118,8 +129,21 @@ describe('lrFinder / findLr', () => {
     const saved = JSON.parse(JSON.stringify(finder.state!())) as LrFinderState;
     expect(saved.iteration).toBe(12);
     const restored = lrFinder({ steps: 12 });
-    restored.loadState!(saved, undefined);
+    restored.loadState!(restored.parseState!(saved, undefined), undefined, {});
     expect(restored.api.result()).toEqual(finder.api.result());
+    expect(() => restored.parseState!({ ...saved, stoppedBy: 'bored' }, undefined)).toThrow(
+      /state\.stoppedBy must be one of "diverged", "steps"/,
+    );
     expect(finder.api.result().stoppedBy).toBe('steps');
+  });
+
+  test('unknown option keys fail with TL_OPTION_INVALID naming the closest valid key', async () => {
+    expect(() => lrFinder({ stop_div: 3 } as never)).toThrow(
+      /TL_OPTION_INVALID.*lrFinder\(\): unknown option "stop_div"; did you mean "stopDiv"\?/,
+    );
+    const trainer = build(sgd({ lr: 0.1 }));
+    await expect(findLr(trainer, data, { batch_size: 8 } as never)).rejects.toThrow(
+      /findLr\(\): unknown option "batch_size"; did you mean "batchSize"\?/,
+    );
   });
 });

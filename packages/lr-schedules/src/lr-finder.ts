@@ -1,9 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
 import {
+  checkOptionKeys,
   type DataInput,
   formatHparam,
   type LossSpec,
   type Plugin,
+  readState,
   stop,
   TensorloopError,
   Trainer,
@@ -62,6 +64,8 @@ function invalid(message: string): never {
   throw new TensorloopError('TL_OPTION_INVALID', message);
 }
 
+const FINDER_OPTIONS = ['start', 'end', 'steps', 'stopDiv', 'smooth', 'name'];
+
 function resolveOptions(options: LrFinderOptions) {
   const start = options.start ?? 1e-7;
   const end = options.end ?? 10;
@@ -83,6 +87,7 @@ function resolveOptions(options: LrFinderOptions) {
  * explodes. It trains the model: use `findLr()` to run it on a copy of the trainer's state.
  */
 export function lrFinder(options: LrFinderOptions = {}): Plugin & { readonly api: LrFinderApi } {
+  checkOptionKeys('lrFinder()', options, FINDER_OPTIONS);
   const { start, end, steps, stopDiv, smooth } = resolveOptions(options);
   const name = options.name ?? `${PACKAGE}:lr-finder`;
   let iteration = 0;
@@ -168,21 +173,24 @@ export function lrFinder(options: LrFinderOptions = {}): Plugin & { readonly api
       })),
       stoppedBy,
     }),
-    loadState(saved) {
-      const s = saved as Partial<LrFinderState> | null;
-      if (
-        s === null ||
-        typeof s !== 'object' ||
-        typeof s.iteration !== 'number' ||
-        typeof s.avg !== 'number' ||
-        !Array.isArray(s.points)
-      ) {
-        throw new TensorloopError(
-          'TL_CHECKPOINT_INVALID',
-          `${name}: saved state is not what state() returns.`,
-          { plugin: name },
-        );
-      }
+    parseState: (saved): LrFinderState => {
+      const s = readState(saved, name);
+      return {
+        iteration: s.integer('iteration', { min: 0 }),
+        avg: s.number('avg'),
+        best: s.number('best', { nullable: true }),
+        points: s.objects('points', (p) => ({
+          lr: p.number('lr'),
+          loss: p.number('loss'),
+          raw: p.number('raw'),
+        })),
+        stoppedBy:
+          s.string('stoppedBy', { nullable: true }) === null
+            ? null
+            : s.oneOf('stoppedBy', ['diverged', 'steps']),
+      };
+    },
+    loadState(s: LrFinderState) {
       iteration = s.iteration;
       avg = s.avg;
       best = s.best ?? null;
@@ -225,7 +233,18 @@ export async function findLr(
   options: FindLrOptions = {},
 ): Promise<LrFinderResult> {
   if (!(trainer instanceof Trainer)) invalid('findLr(trainer, data): the first argument must be a Trainer.');
-  const finder = lrFinder(options);
+  checkOptionKeys('findLr()', options, [
+    ...FINDER_OPTIONS,
+    'loss',
+    'batchSize',
+    'stepsPerEpoch',
+    'shuffle',
+    'seed',
+  ]);
+  const finderOptions = Object.fromEntries(
+    Object.entries(options).filter(([k]) => FINDER_OPTIONS.includes(k)),
+  );
+  const finder = lrFinder(finderOptions as LrFinderOptions);
   const steps = options.steps ?? 100;
   const batchSize = options.batchSize ?? 32;
   const snapshot = await trainer.snapshot();

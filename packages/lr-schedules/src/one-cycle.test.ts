@@ -92,6 +92,94 @@ describe('oneCycleLr / oneCycleMomentum equal PyTorch OneCycleLR at every step',
   });
 });
 
+describe('three-phase one-cycle (PyTorch OneCycleLR(three_phase=True))', () => {
+  test('test_onecycle_lr_linear_annealing_three_phases: lr and momentum at each of 10 steps', () => {
+    // PyTorch test/optim/test_lrscheduler.py test_onecycle_lr_linear_annealing_three_phases: max_lr 25,
+    // div_factor 25, base_momentum 1, max_momentum 22, total_steps 10, linear, pct_start 0.4,
+    // final_div_factor 4, three_phase=True.
+    const lrTarget = [1, 9, 17, 25, 17, 9, 1, 0.75, 0.5, 0.25];
+    const momentumTarget = [22, 15, 8, 1, 8, 15, 22, 22, 22, 22];
+    const common = { pctStart: 0.4, anneal: 'linear' as const, threePhase: true };
+    const lr = oneCycleLr({ maxLr: 25, divFactor: 25, finalDivFactor: 4, ...common });
+    const mom = oneCycleMomentum({ momentum: [22, 1], ...common });
+    for (let s = 0; s < 10; s++) {
+      expect(valueAt(lr, s, 10)).toBeCloseTo(lrTarget[s]!, 12);
+      expect(valueAt(mom, s, 10)).toBeCloseTo(momentumTarget[s]!, 12);
+    }
+  });
+
+  test('cosine three phases: torch 2.13 OneCycleLR(max_lr 0.1, total_steps 20, pct_start 0.3, three_phase=True)', () => {
+    // lr and momentum of each step as torch 2.13 gives them (SGD with momentum 0.9, defaults otherwise)
+    const torchLr = [
+      0.0040000000000000036, 0.013167184270002533, 0.037167184270002526, 0.06683281572999747,
+      0.09083281572999748, 0.1, 0.09083281572999748, 0.06683281572999748, 0.037167184270002526,
+      0.013167184270002527, 0.004, 0.003879397303047659, 0.0035321356773493316, 0.0030001,
+      0.0023474616256983273, 0.0016529383743016728, 0.0010003000000000004, 0.000468264322650668,
+      0.00012100269695234054, 4e-7,
+    ];
+    const torchMomentum = [
+      0.95,
+      0.9404508497187474,
+      0.9154508497187474,
+      0.8845491502812526,
+      0.8595491502812526,
+      0.85,
+      0.8595491502812526,
+      0.8845491502812526,
+      0.9154508497187474,
+      0.9404508497187474,
+      ...Array(10).fill(0.95),
+    ];
+    const lr = oneCycleLr({ maxLr: 0.1, pctStart: 0.3, threePhase: true });
+    const mom = oneCycleMomentum({ pctStart: 0.3, threePhase: true });
+    for (let s = 0; s < 20; s++) {
+      expect(Math.abs(valueAt(lr, s, 20) - torchLr[s]!)).toBeLessThanOrEqual(1e-15);
+      expect(Math.abs(valueAt(mom, s, 20) - torchMomentum[s]!)).toBeLessThanOrEqual(1e-15);
+    }
+  });
+
+  test('the plugin with threePhase drives the optimizer through the three phases', async () => {
+    const data = classificationData(80);
+    const rec = stepRecorder(['lr', 'momentum']);
+    const trainer = new Trainer({
+      model: tinyClassifier(),
+      loss: 'categoricalCrossentropy',
+      optimizer: sgd({ lr: 1, momentum: 0.9 }),
+      plugins: [
+        oneCycle({
+          maxLr: 25,
+          divFactor: 25,
+          finalDivFactor: 4,
+          momentum: [22, 1],
+          pctStart: 0.4,
+          anneal: 'linear',
+          threePhase: true,
+        }),
+        rec.plugin,
+      ],
+      log: 'silent',
+    });
+    await trainer.fit(data, { epochs: 1, batchSize: 8 }); // 10 steps
+    tf.dispose([data.x, data.y]);
+    expect(rec.rows.map((r) => r.lr)).toEqual(
+      [1, 9, 17, 25, 17, 9, 1, 0.75, 0.5, 0.25].map((v) => expect.closeTo(v, 12)),
+    );
+    expect(rec.rows.map((r) => r.momentum)).toEqual(
+      [22, 15, 8, 1, 8, 15, 22, 22, 22, 22].map((v) => expect.closeTo(v, 12)),
+    );
+  });
+
+  test('unknown option keys fail with TL_OPTION_INVALID naming the closest valid key', () => {
+    expect(() => oneCycle({ maxLr: 1, threephase: true } as never)).toThrow(
+      /TL_OPTION_INVALID.*oneCycle.*unknown option "threephase"; did you mean "threePhase"\?/,
+    );
+    expect(() => oneCycle({ maxLr: 1, pct_start: 0.3 } as never)).toThrow(/did you mean "pctStart"\?/);
+    expect(() => oneCycleLr({ maxLr: 1, finalDivFactr: 10 } as never)).toThrow(
+      /did you mean "finalDivFactor"\?/,
+    );
+  });
+});
+
 describe('oneCycle plugin drives the optimizer', () => {
   const run = async (
     optimizer: ConstructorParameters<typeof Trainer>[0]['optimizer'],

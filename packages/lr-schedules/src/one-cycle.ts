@@ -1,4 +1,4 @@
-import { type Plugin, TensorloopError, type TrainerContext } from '@tensorloop/core';
+import { checkOptionKeys, type Plugin, TensorloopError, type TrainerContext } from '@tensorloop/core';
 import { PACKAGE, scheduleDriver, type Track } from './schedule-plugin.js';
 import type { Schedule } from './schedules.js';
 
@@ -15,6 +15,12 @@ export interface OneCycleLrOptions {
   readonly pctStart?: number;
   /** Default `cos`. */
   readonly anneal?: Anneal;
+  /**
+   * PyTorch `three_phase`: up to `maxLr` over `pctStart` of the steps, back down to the start value
+   * over the same number of steps, then annihilate to the final value (momentum: down, up, then held
+   * at its max). Default false (two phases).
+   */
+  readonly threePhase?: boolean;
 }
 
 export interface OneCycleOptions extends Omit<OneCycleLrOptions, 'maxLr'> {
@@ -46,11 +52,25 @@ function positiveNumber(value: unknown, what: string): number {
   return value;
 }
 
-function checkPct(value: number): number {
+function checkPct(value: number, threePhase: boolean): number {
   if (!(Number.isFinite(value) && value > 0 && value < 1))
     invalid(`oneCycle pctStart must be in (0, 1), got ${value}.`);
+  // Up and back down take 2·pctStart of the cycle: there must be room left for the annihilation.
+  if (threePhase && !(value < 0.5))
+    invalid(
+      `oneCycle pctStart must be below 0.5 with threePhase (up and down take 2·pctStart), got ${value}.`,
+    );
   return value;
 }
+
+function flag(value: unknown, what: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') invalid(`${what} must be true or false, got ${String(value)}.`);
+  return value;
+}
+
+const LR_OPTIONS = ['maxLr', 'divFactor', 'finalDivFactor', 'pctStart', 'anneal', 'threePhase'];
+const ONE_CYCLE_OPTIONS = [...LR_OPTIONS, 'momentum', 'momentumHparam', 'total', 'name'];
 
 function annealer(kind: Anneal): (start: number, end: number, pct: number) => number {
   if (kind === 'linear') return (start, end, pct) => start + (end - start) * pct;
@@ -59,23 +79,41 @@ function annealer(kind: Anneal): (start: number, end: number, pct: number) => nu
 }
 
 /**
- * PyTorch `OneCycleLR` (two phases): phase one ends at step `pctStart·total − 1`, phase two at
- * `total − 1`, and the position inside a phase is `(step − start) / (end − start)`.
+ * PyTorch `OneCycleLR` phases. Two: phase one ends at step `pctStart·total − 1`, phase two at
+ * `total − 1`. Three (`three_phase`): `pctStart·total − 1`, `2·pctStart·total − 2`, `total − 1`, the
+ * middle phase going back to the start value. The position inside a phase is
+ * `(step − start) / (end − start)`, as `OneCycleLR.get_lr()` computes it.
  */
-function twoPhases(
+function phases(
   pctStart: number,
   anneal: Anneal,
-  values: readonly [number, number, number],
+  threePhase: boolean,
+  values: readonly [first: number, middle: number, last: number],
   name: string,
 ): Schedule {
   const interpolate = annealer(anneal);
   const [first, middle, last] = values;
   const s: Schedule = (_p, { index, total }) => {
-    const end1 = pctStart * total - 1;
-    const end2 = total - 1;
-    if (index <= end1) return interpolate(first, middle, end1 > 0 ? index / end1 : 1);
-    const pct = end2 > end1 ? (index - end1) / (end2 - end1) : 1;
-    return interpolate(middle, last, Math.min(pct, 1));
+    const table = threePhase
+      ? [
+          { end: pctStart * total - 1, from: first, to: middle },
+          { end: 2 * pctStart * total - 2, from: middle, to: first },
+          { end: total - 1, from: first, to: last },
+        ]
+      : [
+          { end: pctStart * total - 1, from: first, to: middle },
+          { end: total - 1, from: middle, to: last },
+        ];
+    let start = 0;
+    for (let i = 0; i < table.length; i++) {
+      const phase = table[i]!;
+      if (index <= phase.end || i === table.length - 1) {
+        const pct = phase.end > start ? (index - start) / (phase.end - start) : 1;
+        return interpolate(phase.from, phase.to, Math.min(Math.max(pct, 0), 1));
+      }
+      start = phase.end;
+    }
+    return last;
   };
   Object.defineProperty(s, 'name', { value: name });
   return s;
@@ -83,15 +121,18 @@ function twoPhases(
 
 /** The one-cycle learning rate as a schedule of steps (equal to PyTorch `OneCycleLR` at every step). */
 export function oneCycleLr(options: OneCycleLrOptions): Schedule {
+  checkOptionKeys('oneCycleLr()', options, LR_OPTIONS);
   const maxLr = positiveNumber(options?.maxLr, 'oneCycle maxLr');
   const div = positiveNumber(options.divFactor ?? 25, 'oneCycle divFactor');
   const finalDiv = positiveNumber(options.finalDivFactor ?? 1e4, 'oneCycle finalDivFactor');
   const initial = maxLr / div;
-  return twoPhases(
-    checkPct(options.pctStart ?? 0.25),
+  const threePhase = flag(options.threePhase, 'oneCycle threePhase');
+  return phases(
+    checkPct(options.pctStart ?? 0.25, threePhase),
     options.anneal ?? 'cos',
+    threePhase,
     [initial, maxLr, initial / finalDiv],
-    'one-cycle lr',
+    threePhase ? 'one-cycle lr (three phases)' : 'one-cycle lr',
   );
 }
 
@@ -100,15 +141,20 @@ export function oneCycleMomentum(options: {
   readonly momentum?: readonly [number, number];
   readonly pctStart?: number;
   readonly anneal?: Anneal;
+  readonly threePhase?: boolean;
 }): Schedule {
+  checkOptionKeys('oneCycleMomentum()', options, ['momentum', 'pctStart', 'anneal', 'threePhase']);
   const [max, base] = options.momentum ?? [0.95, 0.85];
   if (!Number.isFinite(max) || !Number.isFinite(base))
     invalid('oneCycle momentum must be [max, base] numbers.');
-  return twoPhases(
-    checkPct(options.pctStart ?? 0.25),
+  const threePhase = flag(options.threePhase, 'oneCycle threePhase');
+  // Three phases: max → base → max, then held at max while the lr annihilates (PyTorch).
+  return phases(
+    checkPct(options.pctStart ?? 0.25, threePhase),
     options.anneal ?? 'cos',
+    threePhase,
     [max, base, max],
-    'one-cycle momentum',
+    threePhase ? 'one-cycle momentum (three phases)' : 'one-cycle momentum',
   );
 }
 
@@ -132,8 +178,13 @@ export function momentumHparamOf(ctx: TrainerContext): string | undefined {
 export function oneCycle(options: OneCycleOptions): Plugin {
   if (options === null || typeof options !== 'object')
     invalid('oneCycle({ maxLr, ... }) needs an options object.');
+  checkOptionKeys('oneCycle()', options, ONE_CYCLE_OPTIONS);
   const name = options.name ?? `${PACKAGE}:one-cycle`;
-  const common = { pctStart: options.pctStart ?? 0.25, anneal: options.anneal ?? ('cos' as const) };
+  const common = {
+    pctStart: options.pctStart ?? 0.25,
+    anneal: options.anneal ?? ('cos' as const),
+    threePhase: flag(options.threePhase, 'oneCycle threePhase'),
+  };
   const lrOf = (maxLr: number) =>
     oneCycleLr({
       maxLr,
@@ -168,7 +219,7 @@ export function oneCycle(options: OneCycleOptions): Plugin {
   const groupList = lrTrack.groups ? { groups: [...lrTrack.groups.keys()] } : {};
   return scheduleDriver({
     name,
-    label: `one-cycle (pctStart ${common.pctStart}, ${common.anneal})`,
+    label: `one-cycle (pctStart ${common.pctStart}, ${common.anneal}${common.threePhase ? ', three phases' : ''})`,
     every: 'step',
     over: 'fit',
     total: options.total,

@@ -1,9 +1,12 @@
 import {
+  checkOptionKeys,
   formatHparam,
+  inferMonitorMode,
   type MonitorMode,
   type Plugin,
   readMonitor,
-  resolveMode,
+  readState,
+  resolveMonitorMode,
   TensorloopError,
   type TrainerContext,
 } from '@tensorloop/core';
@@ -12,13 +15,24 @@ import { PACKAGE } from './schedule-plugin.js';
 export interface ReduceOnPlateauOptions {
   /** Epoch log key to watch. Default `val_loss` (Keras). */
   readonly monitor?: string;
-  /** `min`, `max`, or `auto` (accuracy-like keys are maximized, as Keras). Default `auto`. */
+  /**
+   * `min`, `max`, or `auto`: a metric spec's `direction`, else the key's name (accuracy-, auc-, f1-,
+   * precision-, recall-, iou-like keys are maximized, loss- and error-like ones minimized); a key it
+   * cannot read fails at fit start with `TL_OPTION_INVALID`. Default `auto`.
+   */
   readonly mode?: MonitorMode;
   /** Multiply the value by this on a plateau. Default 0.1. */
   readonly factor?: number;
-  /** Epochs without improvement tolerated; the reduction comes after `patience + 1` bad epochs (PyTorch). Default 10. */
+  /** Epochs without improvement before a reduction (read as `counting` says). Default 10. */
   readonly patience?: number;
-  /** Epochs after a reduction during which bad epochs are not counted. Default 0. */
+  /**
+   * How `patience` and `cooldown` count. `keras` (default): reduce at the `patience`-th epoch without
+   * improvement (Keras `ReduceLROnPlateau`, and `earlyStopping`), and a cooldown of `c` leaves `c − 1`
+   * epochs uncounted. `pytorch`: reduce after `patience + 1` such epochs, a cooldown of `c` leaves
+   * `c` uncounted (PyTorch `ReduceLROnPlateau`), for recipes ported from PyTorch.
+   */
+  readonly counting?: 'keras' | 'pytorch';
+  /** Epochs after a reduction during which bad epochs are not counted (see `counting`). Default 0. */
   readonly cooldown?: number;
   /** Never reduce below this (per group with a record). Default 0. */
   readonly minLr?: number | Readonly<Record<string, number>>;
@@ -32,9 +46,31 @@ export interface ReduceOnPlateauOptions {
   readonly hparam?: string;
   /** Param groups to reduce. Default: every group. */
   readonly groups?: readonly string[];
+  /**
+   * Keep best, bad-epoch count and cooldown across `fit()` calls instead of starting each fit afresh
+   * (the factors already applied are kept either way). Default false (Keras).
+   */
+  readonly persistAcrossFits?: boolean;
   /** Default `@tensorloop/lr-schedules:plateau`. */
   readonly name?: string;
 }
+
+const PLATEAU_OPTIONS = [
+  'monitor',
+  'mode',
+  'factor',
+  'patience',
+  'counting',
+  'cooldown',
+  'minLr',
+  'threshold',
+  'thresholdMode',
+  'eps',
+  'hparam',
+  'groups',
+  'persistAcrossFits',
+  'name',
+];
 
 export interface PlateauReduction {
   readonly epoch: number;
@@ -43,7 +79,7 @@ export interface PlateauReduction {
   readonly to: number;
 }
 
-/** JSON state: the counters PyTorch's `ReduceLROnPlateau.state_dict()` holds, plus our factors. */
+/** JSON state: the counters of Keras's and PyTorch's `ReduceLROnPlateau` (best, wait, cooldown), plus our factors. */
 export interface PlateauState {
   readonly best: number | null;
   readonly badEpochs: number;
@@ -88,13 +124,23 @@ export function improves(
 /**
  * Reduce a value (the learning rate) when a monitored metric stops improving. It is a `multiply`
  * writer: it scales whatever schedule sets the value instead of overriding it, so a running cosine
- * keeps its shape at a lower level. Decisions follow PyTorch `ReduceLROnPlateau` (threshold modes,
- * cooldown, min value, eps); the monitor default and `auto` mode follow Keras.
+ * keeps its shape at a lower level. Patience and cooldown count as Keras's `ReduceLROnPlateau` (or
+ * PyTorch's with `counting: 'pytorch'`), best/wait/cooldown start afresh at each fit (Keras); the
+ * threshold modes, min value and eps are PyTorch's.
  */
 export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
+  checkOptionKeys('reduceOnPlateau()', options, PLATEAU_OPTIONS);
   const name = options.name ?? `${PACKAGE}:plateau`;
   const monitor = options.monitor ?? 'val_loss';
-  const mode = resolveMode(monitor, options.mode ?? 'auto');
+  const requestedMode = options.mode ?? 'auto';
+  // Decided at fit start (a metric spec may declare the direction); known now when the key says it.
+  let mode = inferMonitorMode(monitor, requestedMode);
+  const counting = options.counting ?? 'keras';
+  if (counting !== 'keras' && counting !== 'pytorch')
+    invalid(`reduceOnPlateau counting must be 'keras' or 'pytorch', got ${String(counting)}.`);
+  const persistAcrossFits = options.persistAcrossFits ?? false;
+  if (typeof persistAcrossFits !== 'boolean')
+    invalid(`reduceOnPlateau persistAcrossFits must be true or false, got ${String(persistAcrossFits)}.`);
   const factor = options.factor ?? 0.1;
   if (!(factor > 0 && factor < 1))
     invalid(`reduceOnPlateau factor must be in (0, 1), got ${String(factor)}.`);
@@ -127,7 +173,9 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
     }
   };
 
-  const reduce = (ctx: TrainerContext, epoch: number) => {
+  /** Reduces every group that can still go down; true when one did. */
+  const reduce = (ctx: TrainerContext, epoch: number): boolean => {
+    let reduced = false;
     for (const g of groupsOf(ctx)) {
       const scope = g === undefined ? undefined : { group: g };
       const old = ctx.hparams.get(hparam, scope);
@@ -139,9 +187,52 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
       factors[key] = current * (next / old);
       ctx.hparams.set(hparam, factors[key], scope);
       reductions.push({ epoch, group: g, from: old, to: next });
+      reduced = true;
       ctx.logger.info(
         `${monitor} has not improved for ${badEpochs} epochs: ${hparam}${g === undefined ? '' : ` (group ${g})`} ${formatHparam(old)} → ${formatHparam(next)}`,
       );
+    }
+    return reduced;
+  };
+
+  const better = (value: number, m: 'min' | 'max') =>
+    best === null || improves(value, best, m, thresholdMode, threshold);
+
+  /** Keras `ReduceLROnPlateau.on_epoch_end`: cooldown first, then improvement, then `wait ≥ patience`. */
+  const decideKeras = (ctx: TrainerContext, epoch: number, value: number, m: 'min' | 'max') => {
+    if (cooldownLeft > 0) {
+      cooldownLeft -= 1;
+      badEpochs = 0;
+    }
+    if (better(value, m)) {
+      best = value;
+      badEpochs = 0;
+    } else if (cooldownLeft === 0) {
+      badEpochs += 1;
+      // Keras resets wait and starts the cooldown only when the value actually went down.
+      if (badEpochs >= patience && reduce(ctx, epoch)) {
+        cooldownLeft = cooldown;
+        badEpochs = 0;
+      }
+    }
+  };
+
+  /** PyTorch `ReduceLROnPlateau.step`: improvement, then cooldown, then `num_bad_epochs > patience`. */
+  const decidePytorch = (ctx: TrainerContext, epoch: number, value: number, m: 'min' | 'max') => {
+    if (better(value, m)) {
+      best = value;
+      badEpochs = 0;
+    } else {
+      badEpochs += 1;
+    }
+    if (cooldownLeft > 0) {
+      cooldownLeft -= 1;
+      badEpochs = 0;
+    }
+    if (badEpochs > patience) {
+      reduce(ctx, epoch);
+      cooldownLeft = cooldown;
+      badEpochs = 0;
     }
   };
 
@@ -156,10 +247,19 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
     hparams: [{ name: hparam, mode: 'multiply', ...(options.groups ? { groups: [...options.groups] } : {}) }],
     api,
     describe: () => [
-      `multiplies ${hparam} by ${factor} after ${patience + 1} epochs without ${mode === 'min' ? 'a decrease' : 'an increase'} of ${monitor} ` +
-        `(threshold ${threshold} ${thresholdMode}, cooldown ${cooldown}, min ${typeof minLr === 'number' ? minLr : JSON.stringify(minLr)})`,
+      `multiplies ${hparam} by ${factor} after ${counting === 'keras' ? Math.max(patience, 1) : patience + 1} epochs without ${
+        mode === undefined ? 'an improvement' : mode === 'min' ? 'a decrease' : 'an increase'
+      } of ${monitor} ` +
+        `(${counting} counting, threshold ${threshold} ${thresholdMode}, cooldown ${cooldown}, min ${typeof minLr === 'number' ? minLr : JSON.stringify(minLr)})`,
     ],
-    onFitStart(ctx) {
+    onFitStart(ctx, e) {
+      mode = resolveMonitorMode(monitor, requestedMode, name, ctx.metricDirections);
+      // Each fit starts afresh, as Keras's on_train_begin; the factors already applied stay.
+      if (!e.resumed && !persistAcrossFits) {
+        best = null;
+        badEpochs = 0;
+        cooldownLeft = 0;
+      }
       if (options.groups) {
         const available = ctx.hparams.groups(hparam);
         for (const g of options.groups) {
@@ -171,22 +271,10 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
     },
     onEpochEnd(ctx, e) {
       if (e.partial) return;
-      const value = readMonitor(e.logs, monitor, name);
-      if (best === null || improves(value, best, mode, thresholdMode, threshold)) {
-        best = value;
-        badEpochs = 0;
-      } else {
-        badEpochs += 1;
-      }
-      if (cooldownLeft > 0) {
-        cooldownLeft -= 1;
-        badEpochs = 0;
-      }
-      if (badEpochs > patience) {
-        reduce(ctx, e.epoch);
-        cooldownLeft = cooldown;
-        badEpochs = 0;
-      }
+      const value = readMonitor(e.logs, monitor, name, ctx.logger);
+      const m = mode ?? resolveMonitorMode(monitor, requestedMode, name);
+      if (counting === 'keras') decideKeras(ctx, e.epoch, value, m);
+      else decidePytorch(ctx, e.epoch, value, m);
     },
     state: (): PlateauState => ({
       best,
@@ -195,24 +283,25 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
       factors: { ...factors },
       reductions: [...reductions],
     }),
-    loadState(saved) {
-      const s = saved as Partial<PlateauState> | null;
-      if (
-        s === null ||
-        typeof s !== 'object' ||
-        !(s.best === null || typeof s.best === 'number') ||
-        typeof s.badEpochs !== 'number' ||
-        typeof s.cooldownLeft !== 'number' ||
-        typeof s.factors !== 'object' ||
-        s.factors === null ||
-        !Array.isArray(s.reductions)
-      ) {
-        throw new TensorloopError(
-          'TL_CHECKPOINT_INVALID',
-          `${name}: saved state is not what state() returns.`,
-          { plugin: name },
-        );
-      }
+    parseState: (saved): PlateauState => {
+      const s = readState(saved, name);
+      return {
+        best: s.number('best', { nullable: true }),
+        badEpochs: s.integer('badEpochs', { min: 0 }),
+        cooldownLeft: s.integer('cooldownLeft', { min: 0 }),
+        factors: s.numberRecord('factors'),
+        reductions: s.objects('reductions', (r) => {
+          const group = r.string('group', { nullable: true });
+          return {
+            epoch: r.integer('epoch'),
+            group: group ?? undefined,
+            from: r.number('from'),
+            to: r.number('to'),
+          };
+        }),
+      };
+    },
+    loadState(s: PlateauState) {
       best = s.best;
       badEpochs = s.badEpochs;
       cooldownLeft = s.cooldownLeft;

@@ -180,6 +180,15 @@ describe('schedule(): the value at step k is the formula at k', () => {
     );
   });
 
+  test('unknown option keys fail with TL_OPTION_INVALID naming the closest valid key', () => {
+    expect(() => schedule({ fn: 0.1, hparams: 'lr' } as never)).toThrow(
+      /TL_OPTION_INVALID.*schedule\(\): unknown option "hparams"; did you mean "hparam"\?/,
+    );
+    expect(() => schedule({ fn: 0.1, every: 'epoch', overr: 'run' } as never)).toThrow(
+      /did you mean "over"\?/,
+    );
+  });
+
   test('no tensors leak', async () => {
     const trainer = trainerWith([schedule({ fn: cosine({ from: 0.1, to: 0 }) })]);
     await trainer.fit(data, { epochs: 1, batchSize: 16 }); // creates the optimizer slots

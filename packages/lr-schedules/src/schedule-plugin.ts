@@ -1,4 +1,5 @@
 import {
+  checkOptionKeys,
   type HyperparamWriteDeclaration,
   type Plugin,
   TensorloopError,
@@ -274,6 +275,16 @@ export function scheduleDriver(options: DriverOptions): Plugin {
 export function schedule(options: ScheduleOptions): Plugin {
   if (options === null || typeof options !== 'object')
     invalid('schedule({ fn, ... }) needs an options object.');
+  checkOptionKeys('schedule()', options, [
+    'hparam',
+    'fn',
+    'every',
+    'groups',
+    'mode',
+    'over',
+    'total',
+    'name',
+  ]);
   const hparam = options.hparam ?? 'lr';
   if (typeof hparam !== 'string' || hparam === '')
     invalid('schedule({ hparam }) must be a non-empty string.');

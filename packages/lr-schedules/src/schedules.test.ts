@@ -261,6 +261,111 @@ describe('schedules equal their reference formulas', () => {
   });
 });
 
+describe('combine gives every phase exact integer indices and totals (PyTorch SequentialLR)', () => {
+  test('test_sequentiallr3: ConstantLR → ExponentialLR → StepLR(γ 0.1, every 2), milestones [3, 6], 12 epochs', () => {
+    // PyTorch test/optim/test_lrscheduler.py test_sequentiallr3 (base lr 0.05): the targets as written there.
+    const targets = [0.005, 0.005, 0.005, 0.05, 0.04, 0.032, 0.05, 0.05, 0.005, 0.005, 0.0005, 0.0005];
+    const s = combine(
+      [3 / 12, 3 / 12, 6 / 12],
+      [constant(0.005), exponential({ from: 0.05, gamma: 0.8 }), step({ from: 0.05, gamma: 0.1, every: 2 })],
+    );
+    targets.forEach((t, i) => {
+      expectClose(valueAt(s, i, 12), t, `epoch ${i}`);
+    });
+  });
+
+  test('test_sequentiallr1 and test_sequentiallr2: phase lengths that are not a round fraction of the span', () => {
+    // test_sequentiallr1: ExponentialLR(0.8) → StepLR(0.1, every 4), milestones [3], 19 epochs
+    const t1 = [0.05, 0.04, 0.032, ...[0.05, 0.005, 0.0005, 0.00005].flatMap((v) => [v, v, v, v])];
+    const s1 = combine(
+      [3 / 19, 16 / 19],
+      [exponential({ from: 0.05, gamma: 0.8 }), step({ from: 0.05, gamma: 0.1, every: 4 })],
+    );
+    t1.forEach((t, i) => {
+      expectClose(valueAt(s1, i, 19), t, `sequentiallr1 epoch ${i}`);
+    });
+    // test_sequentiallr2: ConstantLR(0.1, 3 iters) → ExponentialLR(0.9), milestones [3], 13 epochs
+    const t2 = [0.005, 0.005, 0.005, ...Array.from({ length: 10 }, (_, x) => 0.05 * 0.9 ** x)];
+    const s2 = combine([3 / 13, 10 / 13], [constant(0.005), exponential({ from: 0.05, gamma: 0.9 })]);
+    t2.forEach((t, i) => {
+      expectClose(valueAt(s2, i, 13), t, `sequentiallr2 epoch ${i}`);
+    });
+  });
+
+  test('multiStep and cyclic inside combine count from the phase start, in whole units', () => {
+    // SequentialLR([ConstantLR(0.1, 3 iters), MultiStepLR([2, 5], γ 0.5)], milestones [3]), base 0.05, 13 epochs,
+    // as torch 2.13 gives it.
+    const ms = [0.005, 0.005, 0.005, 0.05, 0.05, 0.025, 0.025, 0.025, 0.0125, 0.0125, 0.0125, 0.0125, 0.0125];
+    const s = combine(
+      [3 / 13, 10 / 13],
+      [constant(0.005), multiStep({ from: 0.05, gamma: 0.5, milestones: [2, 5] })],
+    );
+    ms.forEach((t, i) => {
+      expectClose(valueAt(s, i, 13), t, `multiStep epoch ${i}`);
+    });
+    // triangular cycle of 2 + 2 units after a 5-unit phase of 35: the cycle restarts on the phase's own index
+    const c = combine([5 / 35, 30 / 35], [constant(1), cyclic({ base: 0, max: 1, stepSizeUp: 2 })]);
+    const tri = [0, 0.5, 1, 0.5];
+    for (let i = 5; i < 35; i++) expectClose(valueAt(c, i, 35), tri[(i - 5) % 4]!, `cyclic index ${i}`);
+  });
+
+  test('a phase sees integer indices and an integer total, whatever the fractions', () => {
+    const seen: { index: number; total: number }[] = [];
+    const spy: Schedule = (_p, span) => {
+      seen.push(span);
+      return 0;
+    };
+    for (const total of [7, 10, 12, 19, 100, 1000]) {
+      const s = combine([0.1, 0.3, 0.6], [spy, spy, spy]);
+      for (let i = 0; i < total; i++) valueAt(s, i, total);
+    }
+    expect(seen.length).toBeGreaterThan(1000);
+    for (const span of seen) {
+      expect(Number.isInteger(span.index) && Number.isInteger(span.total)).toBe(true);
+    }
+  });
+});
+
+describe('documented differences', () => {
+  test('fastai fit_one_cycle is combine([0.25, 0.75], two cosines) over a step schedule', () => {
+    // fastai callback/schedule.py fit_one_cycle(4, lr_max=0.01) on 5 batches per epoch (defaults: div 25,
+    // div_final 1e5, pct_start 0.25, moms (0.95, 0.85, 0.95)): combined_cos = combine_scheds of two SchedCos,
+    // read at pct_train (summed 1/20 per batch by TrainEvalCallback). Values from that code run with torch
+    // (float32 pcts, as fastai's tensor() makes them), hence the 2e-6 tolerance.
+    const fastaiLr = [
+      0.0004, 0.0013167184534158176, 0.003716718512482818, 0.00668328191493, 0.009083281678662004, 0.01,
+      0.009890739036269117, 0.009567731661714858, 0.009045094493509081, 0.008345669760804088,
+      0.007500024864862766, 0.006545119431981571, 0.005522686593312814, 0.004477413406687184,
+      0.0034549810132356723, 0.0025000747297255392, 0.0016544302391959132, 0.0009550053689112315,
+      0.0004323687190957229, 0.00010936089073374129,
+    ];
+    const fastaiMom = [
+      0.95, 0.9404508494435851, 0.915450848828304, 0.8845491467194792, 0.8595491491806041, 0.85,
+      0.8510926205635144, 0.8543227266101175, 0.8595491505564148, 0.8665434678266374, 0.8750000013513858,
+      0.884549151171696, 0.8947735818026898, 0.9052264181973101, 0.915450844376087, 0.9250000027027716,
+      0.9334565321733626, 0.9404508508193958, 0.9456772695817386, 0.9489073801664643,
+    ];
+    const lrMax = 0.01;
+    const lr = combine(
+      [0.25, 0.75],
+      [cosine({ from: lrMax / 25, to: lrMax }), cosine({ from: lrMax, to: lrMax / 1e5 })],
+    );
+    const mom = combine([0.25, 0.75], [cosine({ from: 0.95, to: 0.85 }), cosine({ from: 0.85, to: 0.95 })]);
+    for (let i = 0; i < 20; i++) {
+      expect(Math.abs(valueAt(lr, i, 20) / fastaiLr[i]! - 1)).toBeLessThan(2e-6);
+      expect(Math.abs(valueAt(mom, i, 20) - fastaiMom[i]!)).toBeLessThan(2e-6);
+    }
+  });
+
+  test('cosine holds at `to` past its span (PyTorch CosineAnnealingLR closed form rises again)', () => {
+    const s = cosine({ from: 0.1, to: 0.001 });
+    const torchClosedForm = (t: number) => 0.001 + ((0.1 - 0.001) * (1 + Math.cos((Math.PI * t) / 10))) / 2;
+    expect(valueAt(s, 10, 10)).toBeCloseTo(0.001, 15);
+    expect(valueAt(s, 15, 10)).toBeCloseTo(0.001, 15);
+    expect(torchClosedForm(15)).toBeCloseTo(0.0505, 12);
+  });
+});
+
 describe('schedule options are checked', () => {
   test('bad options fail with TL_SCHEDULE_INVALID and say what is expected', () => {
     expect(() => combine([0.5, 0.6], [constant(1), constant(2)])).toThrow(/TL_SCHEDULE_INVALID.*sum to 1/);
@@ -269,6 +374,31 @@ describe('schedule options are checked', () => {
     expect(() => multiStep({ from: 1, milestones: [5, 2] })).toThrow(/increase/);
     expect(() => cosineWarmRestarts({ from: 1, t0: 5, tMult: 1.5 })).toThrow(/integer/);
     expect(() => warmup(constant(1), { steps: 3, fraction: 0.1 } as never)).toThrow(/exactly one/);
+  });
+
+  test('unknown option keys fail with TL_OPTION_INVALID naming the closest valid key', () => {
+    const cases: [() => unknown, string, string][] = [
+      [() => cosine({ from: 1, too: 0 } as never), 'too', 'to'],
+      [() => step({ from: 1, every: 2, gama: 0.5 } as never), 'gama', 'gamma'],
+      [() => exponential({ from: 1, gamma: 0.9, staircas: true } as never), 'staircas', 'staircase'],
+      [() => cyclic({ base: 0, max: 1, step_size_up: 4 } as never), 'step_size_up', 'stepSizeUp'],
+      [() => polynomial({ from: 1, pow: 2 } as never), 'pow', 'power'],
+      [() => multiStep({ from: 1, milestone: [2] } as never), 'milestone', 'milestones'],
+      [() => cosineWarmRestarts({ from: 1, t0: 3, t_mult: 2 } as never), 't_mult', 'tMult'],
+      [() => timeBasedDecay({ from: 1, decay: 1, evry: 2 } as never), 'evry', 'every'],
+      [() => linear({ fron: 1, to: 0 } as never), 'fron', 'from'],
+      [() => warmup(constant(1), { steps: 2 }, { start: 0.1 } as never), 'start', 'startFactor'],
+    ];
+    for (const [make, bad, closest] of cases) {
+      let error: unknown;
+      try {
+        make();
+      } catch (e) {
+        error = e;
+      }
+      expect((error as { code?: string })?.code, bad).toBe('TL_OPTION_INVALID');
+      expect((error as Error).message).toContain(`unknown option "${bad}"; did you mean "${closest}"?`);
+    }
   });
 
   test('hand-checked values', () => {

@@ -1,4 +1,4 @@
-import { TensorloopError } from '@tensorloop/core';
+import { checkOptionKeys, TensorloopError } from '@tensorloop/core';
 
 /**
  * Where a schedule is read: `index` units (optimizer steps or epochs) into a span of `total` units.
@@ -68,6 +68,7 @@ export function constant(value: number): Schedule {
  * `from = base·start_factor`, `to = base·end_factor`). Use for warmups and loss-weight ramps.
  */
 export function linear(options: FromTo): Schedule {
+  checkOptionKeys('linear()', options, ['from', 'to']);
   const from = finite(options?.from, 'linear({ from })');
   const to = finite(options?.to, 'linear({ to })');
   return named((p) => from + p * (to - from), 'linear');
@@ -78,6 +79,7 @@ export function linear(options: FromTo): Schedule {
  * `T_max` = the span, `eta_min = to`). The default choice for decaying a learning rate.
  */
 export function cosine(options: FromTo): Schedule {
+  checkOptionKeys('cosine()', options, ['from', 'to']);
   const from = finite(options?.from, 'cosine({ from })');
   const to = finite(options?.to, 'cosine({ to })');
   return named((p) => from + ((1 + Math.cos(Math.PI * (1 - p))) * (to - from)) / 2, 'cosine');
@@ -101,6 +103,12 @@ export type ExponentialOptions =
  * `ExponentialDecay`). Use when the value should shrink by a constant ratio.
  */
 export function exponential(options: ExponentialOptions): Schedule {
+  const fromTo = typeof options === 'object' && options !== null && 'to' in options;
+  checkOptionKeys(
+    'exponential()',
+    options,
+    fromTo ? ['from', 'to'] : ['from', 'gamma', 'every', 'staircase'],
+  );
   const from = finite(options?.from, 'exponential({ from })');
   if ('to' in options) {
     const to = finite(options.to, 'exponential({ to })');
@@ -132,6 +140,7 @@ export interface PolynomialOptions {
  * `PolynomialLR` with `to = 0`). Note: fastai's `SchedPoly` is `from + (to−from)·p^power` instead.
  */
 export function polynomial(options: PolynomialOptions): Schedule {
+  checkOptionKeys('polynomial()', options, ['from', 'to', 'power', 'steps']);
   const from = finite(options?.from, 'polynomial({ from })');
   const to = finite(options.to ?? 0, 'polynomial({ to })');
   const power = finite(options.power ?? 1, 'polynomial({ power })');
@@ -154,6 +163,7 @@ export interface StepOptions {
 
 /** `from·gamma^⌊index/every⌋` (PyTorch `StepLR`). The classic "divide by 10 every 30 epochs". */
 export function step(options: StepOptions): Schedule {
+  checkOptionKeys('step()', options, ['from', 'gamma', 'every']);
   const from = finite(options?.from, 'step({ from })');
   const gamma = finite(options.gamma ?? 0.1, 'step({ gamma })');
   const every = positive(options.every, 'step({ every })');
@@ -170,6 +180,7 @@ export interface MultiStepOptions {
 
 /** `from·gamma^(milestones ≤ index)` (PyTorch `MultiStepLR`). Drops at hand-picked epochs. */
 export function multiStep(options: MultiStepOptions): Schedule {
+  checkOptionKeys('multiStep()', options, ['from', 'gamma', 'milestones']);
   const from = finite(options?.from, 'multiStep({ from })');
   const gamma = finite(options.gamma ?? 0.1, 'multiStep({ gamma })');
   if (!Array.isArray(options.milestones))
@@ -197,6 +208,7 @@ export interface TimeBasedDecayOptions {
  * decay for long runs whose length is unknown.
  */
 export function timeBasedDecay(options: TimeBasedDecayOptions): Schedule {
+  checkOptionKeys('timeBasedDecay()', options, ['from', 'decay', 'every', 'staircase']);
   const from = finite(options?.from, 'timeBasedDecay({ from })');
   const decay = finite(options.decay, 'timeBasedDecay({ decay })');
   const every = positive(options.every ?? 1, 'timeBasedDecay({ every })');
@@ -222,6 +234,7 @@ export interface CosineWarmRestartsOptions {
  * PyTorch `CosineAnnealingWarmRestarts`). For snapshot ensembles or long runs without a fixed end.
  */
 export function cosineWarmRestarts(options: CosineWarmRestartsOptions): Schedule {
+  checkOptionKeys('cosineWarmRestarts()', options, ['from', 'to', 't0', 'tMult']);
   const from = finite(options?.from, 'cosineWarmRestarts({ from })');
   const to = finite(options.to ?? 0, 'cosineWarmRestarts({ to })');
   const t0 = positive(options.t0, 'cosineWarmRestarts({ t0 })');
@@ -261,6 +274,7 @@ export interface CyclicOptions {
 
 /** Triangular cycles between `base` and `max` (Smith's CLR; PyTorch `CyclicLR`), counted in units. */
 export function cyclic(options: CyclicOptions): Schedule {
+  checkOptionKeys('cyclic()', options, ['base', 'max', 'stepSizeUp', 'stepSizeDown', 'mode', 'gamma']);
   const base = finite(options?.base, 'cyclic({ base })');
   const max = finite(options.max, 'cyclic({ max })');
   const up = positive(options.stepSizeUp ?? 2000, 'cyclic({ stepSizeUp })');
@@ -298,6 +312,8 @@ export function warmup(
   options: { startFactor?: number } = {},
 ): Schedule {
   if (typeof schedule !== 'function') invalid('warmup(schedule, ...) needs a schedule function first.');
+  checkOptionKeys('warmup() length', length, ['steps', 'fraction']);
+  checkOptionKeys('warmup() options', options, ['startFactor']);
   const hasSteps = length?.steps !== undefined;
   const hasFraction = length?.fraction !== undefined;
   if (hasSteps === hasFraction)
@@ -324,8 +340,24 @@ export function warmup(
 }
 
 /**
+ * The unit where a phase starts: the first whole unit at or after `edge·total`, where `edge` is the
+ * phase's start as a fraction of the span. A product that lands within rounding of a whole number
+ * is that number (`(3/19)·19` is 3, not 3.0000000000000004), so counting schedules inside
+ * `combine` see exact integer indices.
+ */
+function phaseStart(edge: number, total: number): number {
+  const at = edge * total;
+  const whole = Math.round(at);
+  return Math.abs(at - whole) <= 1e-9 * Math.max(1, Math.abs(at)) ? whole : Math.ceil(at);
+}
+
+/**
  * Phases: `schedules[i]` runs over `pcts[i]` of the span, each from its own p = 0 to 1 (fastai
  * `combine_scheds`). `pcts` must sum to 1. One-cycle is `combine([0.25, 0.75], [cosine(lo→hi), cosine(hi→lo)])`.
+ * A phase reads `p` as fastai computes it, and its span in whole units (PyTorch `SequentialLR`):
+ * it starts at the first unit at or after its share of the span, `index` counts from there and
+ * `total` is its length in units, so `step`, `multiStep` and `cyclic` inside a phase count exactly
+ * as they would alone.
  */
 export function combine(pcts: readonly number[], schedules: readonly Schedule[]): Schedule {
   if (
@@ -343,15 +375,17 @@ export function combine(pcts: readonly number[], schedules: readonly Schedule[])
   if (Math.abs(sum - 1) > 1e-9) invalid(`combine pcts must sum to 1, got ${sum} ([${pcts}]).`);
   const edges = [0];
   for (const p of pcts) edges.push(edges[edges.length - 1]! + p);
-  return named((p, { total }) => {
-    if (p >= 1) {
-      const last = schedules.length - 1;
-      return schedules[last]!(1, { index: pcts[last]! * total, total: pcts[last]! * total });
-    }
+  const last = schedules.length - 1;
+  return named((p, { index, total }) => {
+    const starts = edges.map((e, k) => (k === edges.length - 1 ? total : phaseStart(e, total)));
+    // The phase is chosen on whole units (the last one whose start is reached), as SequentialLR's milestones.
     let i = 0;
-    for (let k = 0; k < pcts.length; k++) if (p >= edges[k]!) i = k;
-    const local = (p - edges[i]!) / (edges[i + 1]! - edges[i]!);
-    const length = pcts[i]! * total;
-    return schedules[i]!(local, { index: local * length, total: length });
+    for (let k = 0; k <= last; k++) if (index >= starts[k]!) i = k;
+    const span = { index: index - starts[i]!, total: starts[i + 1]! - starts[i]! };
+    if (p >= 1 && i === last) return schedules[last]!(1, span);
+    // p inside the phase as fastai's combine_scheds computes it (its fit_one_cycle is reproduced exactly).
+    const width = edges[i + 1]! - edges[i]!;
+    const local = width > 0 ? Math.min(1, Math.max(0, (p - edges[i]!) / width)) : 1;
+    return schedules[i]!(local, span);
   }, 'combine');
 }

@@ -7,7 +7,7 @@ export interface LrSuggestion {
 }
 
 export interface LrSuggestions {
-  /** Where the smoothed loss falls fastest against log(lr) (fastai `steep`). */
+  /** Where the steepest fall of the smoothed loss against log(lr) starts (fastai `steep`). */
   readonly steepest: LrSuggestion;
   /** About two thirds down the longest descending stretch (fastai `valley`, the default pick). */
   readonly valley: LrSuggestion;
@@ -30,7 +30,10 @@ export function trimCurve(
   return { lrs: lrs.slice(start, end), losses: losses.slice(start, end) };
 }
 
-/** fastai `steep`: the lr after the most negative slope of loss over log(lr). */
+/**
+ * fastai `steep`: `lrs[argmin(grads)]`, the lr where the most negative slope of loss over log(lr)
+ * starts (the first point of the steepest segment; ties keep the first, as `argmin`).
+ */
 export function steepest(lrs: readonly number[], losses: readonly number[]): LrSuggestion {
   let best = 0;
   let slope = Number.POSITIVE_INFINITY;
@@ -38,7 +41,7 @@ export function steepest(lrs: readonly number[], losses: readonly number[]): LrS
     const s = (losses[i + 1]! - losses[i]!) / (Math.log(lrs[i + 1]!) - Math.log(lrs[i]!));
     if (s < slope) {
       slope = s;
-      best = i + 1;
+      best = i;
     }
   }
   return { lr: lrs[best]!, loss: losses[best]!, index: best };

@@ -315,6 +315,6 @@ describe('cost, leaks and resume', () => {
 
   test('a saved state of another shape is refused with TL_CHECKPOINT_INVALID', () => {
     const rep = report();
-    expect(() => rep.loadState!({ version: 2 } as never, undefined)).toThrow(/TL_CHECKPOINT_INVALID/);
+    expect(() => rep.loadState!({ version: 2 } as never, undefined, {})).toThrow(/TL_CHECKPOINT_INVALID/);
   });
 });

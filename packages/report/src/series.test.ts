@@ -14,6 +14,8 @@ const time = (epoch: number, epochBatch: number, step: number) => ({
   fitStep: step,
   epochBatch,
   stage: 0,
+  stageEpoch: 0,
+  stageStep: 0,
   fraction: 0,
 });
 

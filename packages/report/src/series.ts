@@ -19,7 +19,9 @@ export function logFamilies(history: ReportHistory): Map<string, string[]> {
   const families = new Map<string, string[]>();
   for (const e of history.epochs) {
     for (const [key, value] of Object.entries(e.logs)) {
-      if (key === 'smooth_loss' || typeof value !== 'number') continue;
+      // `lr` / `lr/<group>` (core logs them per epoch) are drawn per step with the hyperparameters.
+      if (key === 'smooth_loss' || key === 'lr' || key.startsWith('lr/') || typeof value !== 'number')
+        continue;
       const family = key.startsWith('val_') ? key.slice(4) : key;
       const keys = families.get(family) ?? [];
       if (!keys.includes(key)) keys.push(key);

@@ -1,7 +1,10 @@
 import { TensorloopError } from '../errors.js';
+import { inferMonitorMode, resolveMonitorMode } from '../monitor-mode.js';
+import { checkOptionKeys } from '../option-keys.js';
 import { definePlugin, type Plugin } from '../plugin.js';
+import { readState } from '../plugin-state.js';
 import { removeCheckpointDir } from './atomic-dir.js';
-import { isBetter, type MonitorMode, readMonitor, resolveMode } from './monitor.js';
+import { isBetter, type MonitorMode, readMonitor } from './monitor.js';
 
 export interface CheckpointOptions {
   /** The folder that holds `last/` and the `best-*` checkpoints. */
@@ -18,7 +21,7 @@ export interface CheckpointOptions {
   readonly keepBest?: number;
   /** Keep `last/`, overwritten at every save (default true). */
   readonly keepLast?: boolean;
-  /** Plugin name; give several instances distinct names. Default `'checkpoint'`. */
+  /** Plugin name; give several instances distinct names. Default `'@tensorloop/core:checkpoint'`. */
   readonly name?: string;
 }
 
@@ -53,6 +56,31 @@ function positiveInt(name: string, value: number | undefined): number | undefine
   return value;
 }
 
+/** The plugin's name, by the package convention (`'checkpoint'` is its deprecated old name). */
+export const CHECKPOINT_PLUGIN = '@tensorloop/core:checkpoint';
+
+declare module '../plugin.js' {
+  interface PluginStateMap {
+    '@tensorloop/core:checkpoint': CheckpointState;
+  }
+  interface PluginApiMap {
+    '@tensorloop/core:checkpoint': CheckpointApi;
+    /** @deprecated The old name of `'@tensorloop/core:checkpoint'`; it stops working in core 0.3. */
+    checkpoint: CheckpointApi;
+  }
+}
+
+const CHECKPOINT_OPTIONS = [
+  'dir',
+  'everyEpochs',
+  'everySteps',
+  'monitor',
+  'mode',
+  'keepBest',
+  'keepLast',
+  'name',
+];
+
 const join = (dir: string, name: string) => `${dir.replace(/[\\/]+$/, '')}/${name}`;
 
 /**
@@ -60,7 +88,8 @@ const join = (dir: string, name: string) => `${dir.replace(/[\\/]+$/, '')}/${nam
  * monitored log key. Runs after other plugins (`enforce: 'post'`) so that the logs and plugin state
  * it saves are those of the finished epoch.
  */
-export function checkpoint(options: CheckpointOptions): Plugin<'checkpoint'> {
+export function checkpoint(options: CheckpointOptions): Plugin<typeof CHECKPOINT_PLUGIN> {
+  checkOptionKeys('checkpoint()', options, CHECKPOINT_OPTIONS);
   if (typeof options?.dir !== 'string' || options.dir === '') {
     throw new TensorloopError('TL_OPTION_INVALID', 'checkpoint(): dir must be a non-empty folder path.');
   }
@@ -74,9 +103,9 @@ export function checkpoint(options: CheckpointOptions): Plugin<'checkpoint'> {
     );
   }
   const keepLast = options.keepLast ?? true;
-  const name = (options.name ?? 'checkpoint') as 'checkpoint';
+  const name = (options.name ?? CHECKPOINT_PLUGIN) as typeof CHECKPOINT_PLUGIN;
   const monitor = options.monitor;
-  const mode = monitor ? resolveMode(monitor, options.mode ?? 'auto') : 'min';
+  let mode = (monitor && inferMonitorMode(monitor, options.mode ?? 'auto')) || 'min';
   let best: BestCheckpoint[] = [];
   let lastPath: string | undefined;
 
@@ -96,10 +125,13 @@ export function checkpoint(options: CheckpointOptions): Plugin<'checkpoint'> {
     name,
     enforce: 'post',
     api,
+    onFitStart(ctx) {
+      if (monitor) mode = resolveMonitorMode(monitor, options.mode ?? 'auto', name, ctx.metricDirections);
+    },
     async onEpochEnd(ctx, event) {
       if (everyEpochs === undefined || (event.fitEpoch + 1) % everyEpochs !== 0 || event.partial) return;
       if (monitor && keepBest > 0) {
-        const score = readMonitor(event.logs, monitor, name);
+        const score = readMonitor(event.logs, monitor, name, ctx.logger);
         const worst = best[best.length - 1];
         if (
           Number.isFinite(score) &&
@@ -132,6 +164,18 @@ export function checkpoint(options: CheckpointOptions): Plugin<'checkpoint'> {
       await ctx.save(lastPath);
     },
     state: () => ({ best: best.map((b) => ({ ...b })), lastPath: lastPath ?? null }),
+    parseState: (saved) => {
+      const s = readState(saved, name);
+      return {
+        best: s.objects('best', (b) => ({
+          path: b.string('path'),
+          score: b.number('score'),
+          epoch: b.integer('epoch', { min: 0 }),
+          step: b.integer('step', { min: 0 }),
+        })),
+        lastPath: s.string('lastPath', { nullable: true }),
+      };
+    },
     loadState(state) {
       best = state.best.map((b) => ({ ...b }));
       lastPath = state.lastPath ?? undefined;

@@ -295,7 +295,9 @@ describe('checkpoint safety and loading', () => {
 
   test('an unknown monitor key fails with the available keys', async () => {
     const t = new Trainer(
-      options(tf.train.sgd(0.1), [checkpoint({ dir: join(root, 'unknown'), monitor: 'val_los' })]),
+      options(tf.train.sgd(0.1), [
+        checkpoint({ dir: join(root, 'unknown'), monitor: 'val_los', mode: 'min' }),
+      ]),
     );
     const e = await t.fit(data, { epochs: 1, batchSize: 32, validationData: val }).catch((x: unknown) => x);
     expect((e as TensorloopError).code).toBe('TL_MONITOR_UNKNOWN');

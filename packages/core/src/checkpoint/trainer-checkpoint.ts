@@ -10,8 +10,11 @@ import type { SavedOptimizer } from './optimizer-state.js';
 export const TRAINER_FILE = 'trainer.json';
 export const MODEL_DIR = 'model';
 export const OPTIMIZER_FILE = 'optimizer.bin';
+/** Tensors that plugins' state holds (`withTensors`); absent when no plugin state has tensors. */
+export const PLUGIN_TENSORS_FILE = 'plugins.bin';
 export const TRAINER_FORMAT = 'tensorloop-trainer';
-export const TRAINER_FORMAT_VERSION = 1;
+/** 2: plugin state may hold tensors (`plugins.bin`, `pluginWeights`); 1 is read as is. */
+export const TRAINER_FORMAT_VERSION = 2;
 
 /** Where in a fit the checkpoint was taken, so a resume continues exactly there. */
 export interface FitCheckpoint {
@@ -51,7 +54,19 @@ export interface TrainerCheckpointJson {
   readonly frozen: readonly string[];
   readonly optimizer: SavedOptimizer;
   readonly optimizerWeights: readonly tf.io.WeightsManifestEntry[];
-  readonly plugins: Readonly<Record<string, { readonly version: string | null; readonly state: unknown }>>;
+  /** Specs of the tensors in `plugins.bin` (absent in checkpoints without plugin tensors). */
+  readonly pluginWeights?: readonly tf.io.WeightsManifestEntry[];
+  readonly plugins: Readonly<
+    Record<
+      string,
+      {
+        readonly version: string | null;
+        readonly state: unknown;
+        /** Names of the tensors this plugin's state holds (in `plugins.bin`). */
+        readonly tensors?: readonly string[];
+      }
+    >
+  >;
   readonly loss: string | null;
 }
 
@@ -61,6 +76,8 @@ export interface CheckpointContents {
   readonly weights: tf.NamedTensorMap;
   /** Optimizer slots by `${weightName}/${slot}` (caller disposes). */
   readonly slots: tf.NamedTensorMap;
+  /** Plugin state tensors by `${plugin}::${name}` (caller disposes). */
+  readonly pluginTensors: tf.NamedTensorMap;
   readonly modelArtifacts: tf.io.ModelArtifacts;
 }
 
@@ -79,12 +96,19 @@ export async function modelFiles(model: tf.LayersModel): Promise<Record<string, 
 
 export async function writeTrainerCheckpoint(
   dir: string,
-  json: Omit<TrainerCheckpointJson, 'optimizerWeights'>,
+  json: Omit<TrainerCheckpointJson, 'optimizerWeights' | 'pluginWeights'>,
   model: tf.LayersModel,
   slots: tf.NamedTensorMap,
+  pluginTensors: tf.NamedTensorMap,
 ): Promise<void> {
   const encoded = await tf.io.encodeWeights(slots);
-  const full: TrainerCheckpointJson = { ...json, optimizerWeights: encoded.specs };
+  const hasPluginTensors = Object.keys(pluginTensors).length > 0;
+  const plugin = hasPluginTensors ? await tf.io.encodeWeights(pluginTensors) : undefined;
+  const full: TrainerCheckpointJson = {
+    ...json,
+    optimizerWeights: encoded.specs,
+    ...(plugin ? { pluginWeights: plugin.specs } : {}),
+  };
   let text: string;
   try {
     text = JSON.stringify(full);
@@ -98,6 +122,7 @@ export async function writeTrainerCheckpoint(
   await writeCheckpointDir(dir, {
     ...(await modelFiles(model)),
     [OPTIMIZER_FILE]: new Uint8Array(encoded.data),
+    ...(plugin ? { [PLUGIN_TENSORS_FILE]: new Uint8Array(plugin.data) } : {}),
     [TRAINER_FILE]: text,
   });
 }
@@ -136,7 +161,27 @@ export async function readTrainerCheckpoint(dir: string): Promise<CheckpointCont
       `${dir} has no ${OPTIMIZER_FILE}; expected the optimizer state next to ${TRAINER_FILE}.`,
     );
   }
-  const buffer = bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.byteLength) as ArrayBuffer;
-  const slots = tf.io.decodeWeights(buffer, [...json.optimizerWeights]);
-  return { json, weights, slots, modelArtifacts };
+  const slots = tf.io.decodeWeights(toArrayBuffer(bin), [...json.optimizerWeights]);
+  const pluginBin = files[PLUGIN_TENSORS_FILE];
+  if (json.pluginWeights && !pluginBin) {
+    tf.dispose([...Object.values(weights), ...Object.values(slots)] as tf.Tensor[]);
+    throw new TensorloopError(
+      'TL_CHECKPOINT_CORRUPT',
+      `${dir} has no ${PLUGIN_TENSORS_FILE}, which its ${TRAINER_FILE} lists; the checkpoint is incomplete.`,
+    );
+  }
+  const pluginTensors =
+    json.pluginWeights && pluginBin
+      ? tf.io.decodeWeights(toArrayBuffer(pluginBin), [...json.pluginWeights])
+      : {};
+  return { json, weights, slots, pluginTensors, modelArtifacts };
+}
+
+/** Dispose every tensor of these maps (what a read checkpoint hands over). */
+export function disposeMaps(...maps: tf.NamedTensorMap[]): void {
+  tf.dispose(maps.flatMap((m) => Object.values(m)) as tf.Tensor[]);
+}
+
+function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }

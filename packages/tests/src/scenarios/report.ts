@@ -5,7 +5,7 @@
 import { adam, definePlugin, Trainer } from '@tensorloop/core';
 import { oneCycle, reduceOnPlateau } from '@tensorloop/lr-schedules';
 import { type ReportHistory, report } from '@tensorloop/report';
-import type { ContractScenario } from '../contract/scenario.js';
+import type { ContractScenario } from '@tensorloop/testkit';
 import { mnistMlp, mnistSplit } from './common.js';
 
 declare module '@tensorloop/core' {

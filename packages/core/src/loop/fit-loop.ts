@@ -1,0 +1,394 @@
+import * as tf from '@tensorflow/tfjs';
+import type { FitCheckpoint } from '../checkpoint/trainer-checkpoint.js';
+import type { ResumePoint } from '../checkpoint/trainer-state.js';
+import type { DataSource, PendingBatch } from '../data.js';
+import { TensorloopError } from '../errors.js';
+import { type HookRunner, type RaisedSignal, wrapHookError } from '../hooks.js';
+import type { CoreEventName, EpochRecord, HookEvents, Logger, Logs, StopReason } from '../plugin.js';
+import type { SeededRandom } from '../rng.js';
+import { type Clock, snapshotTime, type Time } from '../time.js';
+import { GradientAccumulator } from './accumulation.js';
+import { EpochLog } from './epoch-log.js';
+import { evaluateSource } from './evaluate.js';
+import {
+  captureResumePoint,
+  continueFit,
+  type EpochRun,
+  firstEpoch,
+  type LoopPhase,
+  type LoopPlan,
+  type MidEpoch,
+  midEpochOf,
+  planOfCheckpoint,
+  replayEpochStart,
+  trainedBeforeCheckpoint,
+} from './resume-point.js';
+import { flushAccumulated, type StepDeps, type StepOutput, trainStep } from './step.js';
+import { stepSeed } from './step-random.js';
+
+/** What the loop is built from; the trainer wires it. */
+export interface LoopDeps {
+  readonly clock: Clock;
+  readonly hooks: HookRunner;
+  readonly rng: SeededRandom;
+  readonly step: StepDeps;
+  /** Every epoch of every fit (the loop appends). */
+  readonly history: EpochRecord[];
+  /** The trainer's own logger (stop reasons, failures on the error path). */
+  readonly logger: Logger;
+  readonly smoothing: number;
+  readonly accumulateBatches: number;
+  /** A plugin declared `needsBatchLogs`: read batch values back every batch. */
+  readonly needsBatchLogs: boolean;
+  /** Also read batch values back every n batches. */
+  readonly logEvery: number | undefined;
+  /** The trainer's seed: with the batch counter, it seeds the randomness of each step. */
+  readonly seed: number;
+  /** Hyperparameters for the epoch logs as they were at the last optimizer step (`lr`, `lr/<group>`). */
+  readonly hyperparamLogs: () => Logs;
+  /** Reset stateful layers (RNNs) before an epoch trains and before validation; a no-op when off. */
+  readonly resetStates: () => void;
+}
+
+export interface FitRunOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly shuffle: boolean;
+  /** Batches per epoch asked for (`stepsPerEpoch`), or undefined for all the data. */
+  readonly stepsPerEpoch: number | undefined;
+  /** Batches per epoch when known in advance. */
+  readonly batchesPerEpoch: number | undefined;
+  /** The batch size plugins are told (tensor data only). */
+  readonly reportedBatchSize: number | undefined;
+  readonly validationBatchSize: number;
+}
+
+export interface FitData {
+  readonly source: DataSource;
+  readonly validation: DataSource | undefined;
+}
+
+export interface FitResult {
+  /** The logs of every epoch of this fit (all fits: `trainer.history`). */
+  readonly history: readonly EpochRecord[];
+  readonly stopReason: StopReason | undefined;
+  readonly time: Time;
+}
+
+/** The signals raised so far in a fit, folded from every phase's handlers. */
+class LoopSignals {
+  stopEpoch = false;
+  skipBatch = false;
+  constructor(public stopFit: boolean) {}
+
+  fold(raised: readonly RaisedSignal[]): void {
+    for (const { signal } of raised) {
+      if (signal.signal === 'stop') this.stopFit = true;
+      else if (signal.signal === 'stopEpoch') this.stopEpoch = true;
+      else this.skipBatch = true;
+    }
+  }
+}
+
+/**
+ * The fit loop (DESIGN §3–5): fit → epochs → batches, each phase dispatched through one helper
+ * that folds the signals its handlers return. It never reads the trainer: it gets its parts.
+ */
+export class FitLoop {
+  /** The current (or last) fit's plan. */
+  plan: LoopPlan | undefined;
+  /** The first stop of the current (or last) fit. */
+  stopReason: StopReason | undefined;
+  private loopPhase: LoopPhase = 'idle';
+  private epochRun: EpochRun | undefined;
+
+  constructor(private readonly deps: LoopDeps) {}
+
+  /** Where the loop is (resume points are the ends of epochs and batches). */
+  get position(): LoopPhase {
+    return this.loopPhase;
+  }
+
+  /** The resume point of where the loop is now (see `resume-point.ts`). */
+  resumePoint(inFitCall: boolean): Promise<ResumePoint> {
+    const position = { phase: this.loopPhase, plan: this.plan, epoch: this.epochRun };
+    return captureResumePoint(position, this.deps.clock, this.stopReason, inFitCall);
+  }
+
+  /** Saved state was applied: the loop continues that fit's plan and stop. */
+  restored(fit: FitCheckpoint | undefined, stopReason: StopReason | undefined): void {
+    this.stopReason = stopReason;
+    if (fit) this.plan = planOfCheckpoint(fit);
+  }
+
+  async run(data: FitData, opts: FitRunOptions, resume: FitCheckpoint | undefined): Promise<FitResult> {
+    const { clock, history } = this.deps;
+    const plan: LoopPlan = {
+      epochs: opts.epochs,
+      batchSize: opts.reportedBatchSize,
+      stepsPerEpoch: opts.batchesPerEpoch,
+      batchesPerEpoch: opts.batchesPerEpoch,
+    };
+    this.plan = plan;
+    if (resume) {
+      continueFit(resume, clock, plan); // counters, stop and history came with the checkpoint
+    } else {
+      clock.startFit(plan);
+      this.stopReason = undefined;
+    }
+    const time = clock.time;
+    const fitHistory = history.filter((h) => resume && h.fitIndex === time.fitIndex);
+    const signals = new LoopSignals(this.stopReason !== undefined);
+    let fitEndSent = false;
+    let epochsRun = firstEpoch(resume);
+    this.loopPhase = 'running';
+    try {
+      await this.phase(signals, 'onFitStart', {
+        epochs: opts.epochs,
+        stepsPerEpoch: plan.stepsPerEpoch,
+        batchSize: plan.batchSize,
+        fitIndex: time.fitIndex,
+        hasValidation: data.validation !== undefined,
+        resumed: resume !== undefined,
+      });
+      for (let fitEpoch = epochsRun; fitEpoch < opts.epochs && !signals.stopFit; fitEpoch++) {
+        const record = await this.runEpoch(fitEpoch, data, opts, signals, midEpochOf(resume, fitEpoch));
+        if (!record) break;
+        fitHistory.push(record);
+        epochsRun += 1;
+      }
+      const completed = epochsRun === opts.epochs && this.stopReason === undefined;
+      if (completed) clock.fitCompleted();
+      fitEndSent = true;
+      this.loopPhase = 'fitEnd';
+      await this.phase(signals, 'onFitEnd', {
+        history: fitHistory,
+        stopReason: this.stopReason,
+        error: undefined,
+        completed,
+      });
+      const stopReason = this.stopReason;
+      if (stopReason) this.deps.logger.info(`stopped by ${stopReason.by}: ${stopReason.message}`);
+      return { history: fitHistory, stopReason, time: snapshotTime(time) };
+    } catch (cause) {
+      const error =
+        cause instanceof TensorloopError ? cause : wrapHookError(cause, 'trainer', 'fit', snapshotTime(time));
+      await this.endWithError(error, fitHistory, fitEndSent);
+      throw error;
+    } finally {
+      this.loopPhase = 'idle';
+    }
+  }
+
+  /** One epoch: start, batches, validation, end. Undefined when a stop at its start ended the fit. */
+  private async runEpoch(
+    fitEpoch: number,
+    data: FitData,
+    opts: FitRunOptions,
+    signals: LoopSignals,
+    mid: MidEpoch | undefined,
+  ): Promise<EpochRecord | undefined> {
+    const { clock } = this.deps;
+    const time = clock.time;
+    clock.startEpoch(fitEpoch, mid?.epochBatch ?? 0);
+    signals.stopEpoch = false;
+    // A mid-epoch resume continues an epoch whose start was already announced (and whose RNN states
+    // a checkpoint cannot hold: resume stateful models from epoch ends).
+    if (!mid) {
+      this.deps.resetStates();
+      await this.phase(signals, 'onEpochStart', { epoch: time.epoch, fitEpoch });
+    }
+    if (signals.stopFit) return undefined;
+    const trained = await this.trainEpoch(data.source, opts, signals, mid);
+    const logs: Logs = { ...trained.logs, ...this.deps.hyperparamLogs() };
+    const stoppedMidEpoch = signals.stopFit;
+    if (data.validation && !stoppedMidEpoch) {
+      await this.phase(signals, 'onValidationStart', { epoch: time.epoch });
+      this.deps.resetStates();
+      const valLogs = await evaluateSource(this.deps.step, data.validation, opts.validationBatchSize, 'val_');
+      Object.assign(logs, valLogs);
+      await this.phase(signals, 'onValidationEnd', { epoch: time.epoch, logs: valLogs });
+    }
+    const record: EpochRecord = { epoch: time.epoch, fitIndex: time.fitIndex, logs };
+    this.deps.history.push(record);
+    this.loopPhase = 'epochEnd';
+    await this.phase(signals, 'onEpochEnd', {
+      epoch: time.epoch,
+      fitEpoch,
+      logs,
+      partial: stoppedMidEpoch || signals.stopEpoch,
+    });
+    this.loopPhase = 'running';
+    const plan = this.plan!;
+    if (plan.batchesPerEpoch === undefined && fitEpoch === 0 && !trained.cutShort) {
+      // An iterable of unknown length told us its length: fraction now moves per batch.
+      this.plan = { ...plan, batchesPerEpoch: trained.batches, stepsPerEpoch: trained.batches };
+      clock.learnPlan(this.plan);
+    }
+    clock.epochDone(fitEpoch);
+    return record;
+  }
+
+  /** The batches of one epoch, then the flush of an unfinished accumulation window. */
+  private async trainEpoch(
+    source: DataSource,
+    opts: FitRunOptions,
+    signals: LoopSignals,
+    mid: MidEpoch | undefined,
+  ): Promise<{ logs: Logs; batches: number; cutShort: boolean }> {
+    const { rng, clock } = this.deps;
+    const log = new EpochLog(['loss', ...this.deps.step.metrics.map((m) => m.name)], this.deps.smoothing);
+    const k = this.deps.accumulateBatches;
+    const accumulator = k > 1 ? new GradientAccumulator(k) : undefined;
+    let batches = 0;
+    let cutShort = false;
+    if (mid) replayEpochStart(mid, rng, log);
+    this.epochRun = { log, accumulator, startRng: rng.getState() };
+    try {
+      const iterator = source.epoch({
+        batchSize: opts.batchSize,
+        shuffle: opts.shuffle,
+        rng,
+        batchesPerEpoch: opts.stepsPerEpoch,
+      });
+      for await (const pending of iterator) {
+        if (trainedBeforeCheckpoint(mid, batches)) {
+          pending.release();
+          batches += 1;
+          continue;
+        }
+        try {
+          await this.runBatch(pending, log, signals, accumulator);
+        } finally {
+          pending.release();
+        }
+        batches += 1;
+        if (signals.stopFit || signals.stopEpoch) {
+          cutShort = true;
+          break;
+        }
+      }
+      // A window cut by the end of the epoch still steps (rescaled to a mean); one cut by a stop of
+      // the whole fit is dropped.
+      if (accumulator && !signals.stopFit && flushAccumulated(this.deps.step, accumulator)) {
+        clock.optimizerStepped();
+      }
+      return { logs: await log.read(), batches, cutShort };
+    } finally {
+      log.dispose();
+      accumulator?.dispose();
+      this.epochRun = undefined;
+    }
+  }
+
+  /** One batch: start, the step, end (with host values only when someone reads them). */
+  private async runBatch(
+    pending: PendingBatch,
+    log: EpochLog,
+    signals: LoopSignals,
+    accumulator: GradientAccumulator | undefined,
+  ): Promise<void> {
+    const { clock, hooks } = this.deps;
+    const time = clock.time;
+    const batchIndex = time.epochBatch;
+    signals.skipBatch = false;
+    if (hooks.has('onBatchStart')) {
+      await this.phase(signals, 'onBatchStart', { batch: batchIndex, size: pending.size });
+    }
+    let output: StepOutput | undefined;
+    let loss: tf.Scalar | undefined;
+    try {
+      if (!signals.skipBatch && !signals.stopFit) {
+        output = trainStep(this.deps.step, pending, accumulator, stepSeed(this.deps.seed, time.batch));
+        clock.trained(pending.size, output.stepped);
+      }
+      clock.batchConsumed();
+      if (!hooks.has('onBatchEnd')) {
+        if (output) log.add(output.values, pending.size);
+        output = undefined;
+        return;
+      }
+      const row = output?.values;
+      const trained = output !== undefined;
+      const stepped = output?.stepped ?? false;
+      const logs = row ? await this.batchLogs(row) : undefined;
+      // The epoch log owns the row from here (read once at the epoch end; a checkpoint taken in
+      // onBatchEnd includes this batch).
+      if (output) log.add(output.values, pending.size);
+      output = undefined;
+      this.loopPhase = 'batchEnd';
+      await this.phase(signals, 'onBatchEnd', {
+        batch: batchIndex,
+        size: pending.size,
+        skipped: !trained,
+        stepped,
+        logs,
+        // Made on first read only: most batch-end handlers never touch the device loss.
+        get loss() {
+          if (row && !loss) loss = tf.tidy(() => tf.reshape(tf.slice(row, 0, 1), [])) as tf.Scalar;
+          return loss;
+        },
+      });
+    } finally {
+      this.loopPhase = 'running';
+      output?.values.dispose();
+      loss?.dispose();
+      clock.batchDone(batchIndex);
+    }
+  }
+
+  /** Host values of a batch row, when a plugin needs them every batch or `logEvery` asks for this one. */
+  private async batchLogs(row: tf.Tensor1D): Promise<Logs | undefined> {
+    const { needsBatchLogs, logEvery, step } = this.deps;
+    if (!needsBatchLogs && !(logEvery !== undefined && this.deps.clock.time.batch % logEvery === 0)) {
+      return undefined;
+    }
+    const values = await row.data();
+    const logs: Logs = { loss: values[0]! };
+    step.metrics.forEach((m, i) => {
+      logs[m.name] = values[i + 1]!;
+    });
+    return logs;
+  }
+
+  /** Dispatch one phase's event and fold what its handlers return. */
+  private async phase<K extends CoreEventName>(
+    signals: LoopSignals,
+    hook: K,
+    event: HookEvents[K],
+  ): Promise<void> {
+    signals.fold(await this.deps.hooks.emit(hook, event, (r) => this.recordStop(r)));
+  }
+
+  /** The first stop of a fit wins; recorded once, as soon as it is raised (later handlers see it). */
+  private recordStop(raised: RaisedSignal): void {
+    if (raised.signal.signal !== 'stop') return;
+    this.stopReason ??= {
+      by: raised.plugin,
+      message: raised.signal.reason,
+      hook: raised.hook,
+      time: snapshotTime(this.deps.clock.time),
+    };
+  }
+
+  /** The error path: `onException`, then `onFitEnd` if not sent yet, each handler isolated. */
+  private async endWithError(
+    error: TensorloopError,
+    history: readonly EpochRecord[],
+    fitEndSent: boolean,
+  ): Promise<void> {
+    const { hooks, logger } = this.deps;
+    const report = (hook: string) => (plugin: string, cause: unknown) =>
+      logger.warn(
+        `${plugin}.${hook} failed while handling an earlier error: ${(cause as Error)?.message ?? String(cause)}`,
+      );
+    await hooks.emitIsolated('onException', { error }, report('onException'));
+    if (!fitEndSent) {
+      await hooks.emitIsolated(
+        'onFitEnd',
+        { history, stopReason: this.stopReason, error, completed: false },
+        report('onFitEnd'),
+      );
+    }
+  }
+}

@@ -1,0 +1,196 @@
+import * as tf from '@tensorflow/tfjs';
+import type { DataInput } from './data.js';
+import { TensorloopError } from './errors.js';
+import type { LogOption } from './logger.js';
+import type { GradientClipOptions } from './loop/step.js';
+import type { LossSpec } from './losses.js';
+import type { MetricSpec } from './metrics.js';
+import { OPTIMIZER_NAMES, type OptimizerName, optimizerFromName } from './model-fit-compat.js';
+import type { AnyOptimizer } from './optimizer-seam.js';
+import type { Plugin } from './plugin.js';
+
+export interface TrainerOptions {
+  readonly model: tf.LayersModel;
+  /**
+   * A loss name (`'categoricalCrossentropy'`, ...) or `(yTrue, yPred) => tensor`. Optional when the
+   * model was `compile()`d: its loss (and optimizer, metrics) are used then.
+   */
+  readonly loss?: LossSpec;
+  readonly metrics?: readonly MetricSpec[];
+  /**
+   * A tfjs optimizer (`tf.train.adam()`), a tensorloop one (`adamw({...})`), or a tfjs optimizer
+   * string (`'adam'`, `'rmsprop'`, ...: tfjs's optimizer with tfjs's defaults). Optional for a compiled model.
+   */
+  readonly optimizer?: AnyOptimizer | OptimizerName;
+  readonly plugins?: readonly Plugin[];
+  /** Seeds the shuffle order (default 0). */
+  readonly seed?: number;
+  /** Where messages go: the console (default), nowhere, or your function. */
+  readonly log?: LogOption;
+  /** Also read back batch loss/metrics every n batches (for `onBatchEnd` logs). Default: never. */
+  readonly logEvery?: number;
+  /** β of the smoothed training loss (`smooth_loss`), as fastai. Default 0.98. */
+  readonly smoothing?: number;
+  /** User hyperparameters a loss or plugin reads each step, e.g. `{ 'lossWeight.aux': 0.5 }`. */
+  readonly hparams?: Readonly<Record<string, number>>;
+  /** Clip gradients before every optimizer step: by global norm, by value, or both (value first). */
+  readonly gradientClip?: GradientClipOptions;
+  /**
+   * Accumulate gradients over k micro-batches per optimizer step (each micro-batch loss is divided
+   * by k, so k batches of n equal one batch of k·n). Default 1.
+   */
+  readonly accumulateBatches?: number;
+  /**
+   * Stateful RNN layers (`stateful: true`): `'epoch'` (default) resets their states at each epoch
+   * start and before validation and `evaluate()` (fastai's ModelResetter, Keras's per-epoch reset);
+   * `'never'` leaves that to you (`model.resetStates()`).
+   */
+  readonly resetStates?: 'epoch' | 'never';
+}
+
+export interface FitOptions {
+  readonly epochs: number;
+  /** For tensor data. Default 32. */
+  readonly batchSize?: number;
+  /** Shuffle tensor data each epoch with the trainer's seeded RNG. Default true. */
+  readonly shuffle?: boolean;
+  readonly validationData?: DataInput;
+  /** Batch size for validation of tensor data. Default: `batchSize`. */
+  readonly validationBatchSize?: number;
+  /**
+   * Validate on the last fraction (0–1) of tensor data, taken before shuffling, as tfjs's `model.fit`
+   * does. Not with `validationData`, datasets or iterables.
+   */
+  readonly validationSplit?: number;
+  /** Batches per epoch: required for endless sources, optional otherwise. */
+  readonly stepsPerEpoch?: number;
+  /** Refuse NaN/Infinity in the data before the first step (whole tensors, or the first batch). Default true. */
+  readonly checkData?: boolean;
+  /**
+   * A checkpoint directory to restore first (weights, optimizer state, time, RNG, hyperparameters,
+   * frozen set, history, stop reason, plugin state). A checkpoint taken inside a fit continues that
+   * fit (pass the same `epochs`); one taken between fits starts a new fit.
+   */
+  readonly resumeFrom?: string;
+}
+
+/** `Trainer.load` options: the trainer's options, with model and optimizer optional (rebuilt from the checkpoint). */
+export type TrainerLoadOptions = Omit<TrainerOptions, 'model' | 'optimizer' | 'loss'> & {
+  readonly model?: tf.LayersModel;
+  readonly optimizer?: AnyOptimizer;
+  /** Required when the checkpoint was trained with a custom loss function. */
+  readonly loss?: LossSpec;
+};
+
+export interface EvaluateOptions {
+  readonly batchSize?: number;
+}
+
+export function requireInteger(name: string, value: unknown, min: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `${name} must be an integer ≥ ${min}; got ${JSON.stringify(value)}.`,
+    );
+  }
+  return value;
+}
+
+/** The model to train (a built `tf.LayersModel`). */
+export function checkModel(model: unknown): tf.LayersModel {
+  if (!(model instanceof tf.LayersModel)) {
+    throw new TensorloopError(
+      'TL_MODEL_INVALID',
+      'options.model must be a tf.LayersModel (tf.sequential(...) or tf.model(...)).',
+    );
+  }
+  if (model instanceof tf.Sequential && !model.built) model.build();
+  return model;
+}
+
+export function checkOptimizer(optimizer: unknown): AnyOptimizer {
+  if (typeof optimizer === 'string') return optimizerFromName(optimizer);
+  if (
+    typeof optimizer !== 'object' ||
+    optimizer === null ||
+    typeof (optimizer as { applyGradients?: unknown }).applyGradients !== 'function'
+  ) {
+    throw new TensorloopError(
+      'TL_OPTIMIZER_INVALID',
+      `options.optimizer must be a tfjs optimizer (tf.train.sgd(0.1), tf.train.adam()), a tensorloop optimizer (adamw({...})) or one of tfjs's names (${OPTIMIZER_NAMES.join(', ')}); got ${optimizer === undefined ? 'nothing (and the model is not compiled)' : typeof optimizer}.`,
+    );
+  }
+  return optimizer as AnyOptimizer;
+}
+
+/** Trainer options after their checks (model and optimizer: `checkModel`, `checkOptimizer`). */
+export interface CheckedTrainerOptions {
+  readonly logEvery: number | undefined;
+  readonly smoothing: number;
+  readonly accumulateBatches: number;
+  readonly clip: GradientClipOptions;
+  readonly resetStates: 'epoch' | 'never';
+}
+
+export function checkTrainerOptions(options: TrainerOptions): CheckedTrainerOptions {
+  const logEvery =
+    options.logEvery === undefined ? undefined : requireInteger('logEvery', options.logEvery, 1);
+  const smoothing = options.smoothing ?? 0.98;
+  if (!(smoothing >= 0 && smoothing < 1)) {
+    throw new TensorloopError('TL_OPTION_INVALID', `smoothing must be in [0, 1); got ${smoothing}.`);
+  }
+  const accumulateBatches = requireInteger('accumulateBatches', options.accumulateBatches ?? 1, 1);
+  const resetStates = options.resetStates ?? 'epoch';
+  if (resetStates !== 'epoch' && resetStates !== 'never') {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `resetStates must be 'epoch' or 'never'; got ${JSON.stringify(resetStates)}.`,
+    );
+  }
+  return { logEvery, smoothing, accumulateBatches, clip: checkClip(options.gradientClip ?? {}), resetStates };
+}
+
+/** Fit options after their checks. */
+export interface CheckedFitOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly stepsPerEpoch: number | undefined;
+  readonly validationBatchSize: number;
+  readonly shuffle: boolean;
+  readonly checkData: boolean;
+}
+
+export function checkFitOptions(options: FitOptions): CheckedFitOptions {
+  const epochs = requireInteger('epochs', options?.epochs, 1);
+  const batchSize = requireInteger('batchSize', options.batchSize ?? 32, 1);
+  const stepsPerEpoch =
+    options.stepsPerEpoch === undefined
+      ? undefined
+      : requireInteger('stepsPerEpoch', options.stepsPerEpoch, 1);
+  const validationBatchSize = requireInteger(
+    'validationBatchSize',
+    options.validationBatchSize ?? batchSize,
+    1,
+  );
+  return {
+    epochs,
+    batchSize,
+    stepsPerEpoch,
+    validationBatchSize,
+    shuffle: options.shuffle ?? true,
+    checkData: options.checkData ?? true,
+  };
+}
+
+function checkClip(clip: GradientClipOptions): GradientClipOptions {
+  for (const key of ['maxNorm', 'maxValue'] as const) {
+    const v = clip[key];
+    if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
+      throw new TensorloopError(
+        'TL_OPTION_INVALID',
+        `gradientClip.${key} must be a positive number; got ${String(v)}.`,
+      );
+    }
+  }
+  return clip;
+}
