@@ -102,7 +102,7 @@ export interface CompiledKernels {
   transposeMatrices(src: number, dst: number, batch: number, rows: number, cols: number): void;
 }
 
-let module: WebAssembly.Module | undefined;
+let compiledModule: WebAssembly.Module | undefined;
 const instances = new WeakMap<object, CompiledKernels>();
 
 function decodeBase64(text: string): Uint8Array {
@@ -125,8 +125,8 @@ export function compiledKernels(backend: WasmBackend): CompiledKernels {
   let kernels = instances.get(backend.wasm);
   if (kernels === undefined) {
     // 3.4 KB: small enough for synchronous compilation on a browser's main thread (limit 4 KB).
-    module ??= new WebAssembly.Module(decodeBase64(COMPILED_KERNELS_BASE64) as BufferSource);
-    const instance = new WebAssembly.Instance(module, { env: { memory: memoryOf(backend) } });
+    compiledModule ??= new WebAssembly.Module(decodeBase64(COMPILED_KERNELS_BASE64) as BufferSource);
+    const instance = new WebAssembly.Instance(compiledModule, { env: { memory: memoryOf(backend) } });
     kernels = instance.exports as unknown as CompiledKernels;
     instances.set(backend.wasm, kernels);
   }
