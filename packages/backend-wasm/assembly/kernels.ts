@@ -416,3 +416,29 @@ export function transposeMatrices(src: usize, dst: usize, batch: i32, rows: i32,
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Reductions
+
+/**
+ * Column sums of a `[rows, width]` float32 matrix: out[j] = Σ_i x[i, j], each column summed in
+ * row order in float32 (the order of tfjs-backend-wasm's Sum, which transposes the reduced axes
+ * innermost and adds sequentially). The bias gradient of every dense and conv layer.
+ */
+export function columnSum(x: usize, out: usize, rows: i32, width: i32): void {
+  memory.fill(out, 0, (<usize>width) << 2);
+  const vectorWidth = width & ~3;
+  const rowBytes = (<usize>width) << 2;
+  for (let i = 0; i < rows; i++) {
+    const row = x + <usize>i * rowBytes;
+    let j = 0;
+    for (; j < vectorWidth; j += 4) {
+      const at = out + ((<usize>j) << 2);
+      v128.store(at, f32x4.add(v128.load(at), v128.load(row + ((<usize>j) << 2))));
+    }
+    for (; j < width; j++) {
+      const at = out + ((<usize>j) << 2);
+      store<f32>(at, load<f32>(at) + load<f32>(row + ((<usize>j) << 2)));
+    }
+  }
+}

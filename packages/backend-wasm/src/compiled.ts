@@ -100,6 +100,7 @@ export interface CompiledKernels {
     nesterov: number,
   ): void;
   transposeMatrices(src: number, dst: number, batch: number, rows: number, cols: number): void;
+  columnSum(x: number, out: number, rows: number, width: number): void;
 }
 
 let compiledModule: WebAssembly.Module | undefined;
@@ -124,7 +125,7 @@ function memoryOf(backend: WasmBackend): WebAssembly.Memory {
 export function compiledKernels(backend: WasmBackend): CompiledKernels {
   let kernels = instances.get(backend.wasm);
   if (kernels === undefined) {
-    // 3.4 KB: small enough for synchronous compilation on a browser's main thread (limit 4 KB).
+    // Under 4 KB: small enough for synchronous compilation on a browser's main thread (limit 4 KB).
     compiledModule ??= new WebAssembly.Module(decodeBase64(COMPILED_KERNELS_BASE64) as BufferSource);
     const instance = new WebAssembly.Instance(compiledModule, { env: { memory: memoryOf(backend) } });
     kernels = instance.exports as unknown as CompiledKernels;

@@ -7,8 +7,9 @@ import { transposeMatrices } from './transpose-matrices.js';
 /**
  * Conv2DBackpropFilter (the filter gradient of conv2d, conv1d and separableConv2d), missing from
  * tfjs-backend-wasm. dW[(i,j,c), o] = Σ_rows patch[row, (i,j,c)] · dy[row, o]: one matrix product
- * of the im2col patches and dy, which XNNPACK runs. Whichever of the two operands is smaller is
- * the one transposed; with `patchesᵀ·dy` the product is already in the filter layout.
+ * of the im2col patches and dy, which XNNPACK runs. XNNPACK packs the right operand of every
+ * product whose right tensor is new (and both are new at every step), so the smaller of patches
+ * and dy goes on the right; with `patchesᵀ·dy` the product is already in the filter layout.
  */
 export function conv2dFilterGradientNHWC(
   backend: WasmBackend,
@@ -32,7 +33,9 @@ export function conv2dFilterGradientNHWC(
   const product = (a: TensorInfo, b: TensorInfo) =>
     runWasmKernel('BatchMatMul', backend, { a, b }, { transposeA: false, transposeB: false });
   let dW: TensorInfo; // [taps·C, O]
-  if (outChannels <= columns) {
+  if (columns < outChannels) {
+    // dyᵀ·patches: XNNPACK packs the right operand anew for every fresh tensor, so the smaller of
+    // patches and dy goes on the right.
     const dyT = transposeMatrices(backend, view(dy, [1, rows, outChannels]));
     const m = product(view(dyT, [1, outChannels, rows]), view(patches, [1, rows, columns])); // [O, taps·C]
     release(backend, dyT, patches);

@@ -44,7 +44,10 @@ export function sizeOf(shape: readonly number[]): number {
   return size;
 }
 
-/** A copy of `x` (so a result never aliases a kernel input). */
+/**
+ * `x`'s values as a tensor of the caller's own: Identity shares the data with a reference count
+ * of its own (release it like any result; never a second free of a kernel input).
+ */
 export function copy(backend: WasmBackend, x: TensorInfo): TensorInfo {
   return runWasmKernel('Identity', backend, { x });
 }

@@ -7,7 +7,9 @@ import { concatConfig, gatherV2Config, sliceConfig } from './data-movement.js';
 import { depthwiseConv2dNativeBackpropFilterConfig } from './depthwise-conv2d-backprop-filter.js';
 import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-backprop-input.js';
 import { FUSED_ADAM, FUSED_SGD, fusedAdamConfig, fusedSgdConfig } from './fused-optimizers.js';
+import { castConfig, identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { sumConfig } from './sum.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
 export interface KernelPatch {
@@ -96,6 +98,28 @@ export const KERNEL_PATCHES: readonly KernelPatch[] = [
     kind: 'replaced',
     why: 'one typed-array call per run, even for one-element runs; now short runs are copied in a loop',
     config: concatConfig,
+  },
+  {
+    kernelName: 'Identity',
+    kind: 'replaced',
+    why:
+      "copied its input; tfjs's engine clones every tensor it saves for the backward pass through it, " +
+      'so each step copied every saved activation; now shares the data, as on cpu',
+    config: identityConfig,
+  },
+  {
+    kernelName: 'Cast',
+    kind: 'replaced',
+    why: 'a cast to the same dtype (every relu gradient) copied; now shares the data, as on cpu',
+    config: castConfig,
+  },
+  {
+    kernelName: 'Sum',
+    kind: 'replaced',
+    why:
+      'a sum over leading axes (every bias gradient) first transposed the whole input; now one compiled ' +
+      'column-sum pass (other reductions: tfjs kernel)',
+    config: sumConfig,
   },
   {
     kernelName: FUSED_ADAM,

@@ -102,7 +102,8 @@ describe('pool gradient kernels, called directly', () => {
         const x = tf.tensor4d(randomValues(sizeOf(xShape), 9), xShape as [number, number, number, number]);
         const y = tf.engine().runKernel('MaxPool', { x }, attrs) as tf.Tensor;
         const dy = tf.tensor(randomValues(sizeOf(y.shape), 10), y.shape);
-        const inputs = kernel === 'MaxPoolGrad' ? { dy, input: x, output: y } : { dy, input: x };
+        const inputs: tf.NamedTensorMap =
+          kernel === 'MaxPoolGrad' ? { dy, input: x, output: y } : { dy, input: x };
         const before = tf.engine().backend.numDataIds();
         const dx = tf.engine().runKernel(kernel, inputs, attrs) as tf.Tensor;
         const values = await dx.data();
