@@ -13,7 +13,10 @@ const model = buildModel(kind);
 const opt = adam({ lr: 1e-3 });
 const vars = model.trainableWeights.map((w) => ({ name: w.originalName, variable: w.read() }));
 opt.bind(vars);
-const order = tf.tensor1d(Int32Array.from({ length: x.shape[0] }, (_, i) => (i * 7919) % x.shape[0]), 'int32');
+const order = tf.tensor1d(
+  Int32Array.from({ length: x.shape[0] }, (_, i) => (i * 7919) % x.shape[0]),
+  'int32',
+);
 let b = 0;
 function step() {
   tf.tidy(() => {
@@ -34,7 +37,9 @@ const w0 = performance.now();
 const n = kind === 'mlp' ? 200 : 60;
 for (let i = 0; i < n; i++) step();
 const cpu = process.cpuUsage(t0);
-console.log(`${kind}: ${(((cpu.user + cpu.system) / 1000) / n).toFixed(2)} ms cpu/step, ${((performance.now() - w0) / n).toFixed(2)} ms wall/step`);
+console.log(
+  `${kind}: ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms cpu/step, ${((performance.now() - w0) / n).toFixed(2)} ms wall/step`,
+);
 const totals = new Map();
 const reps = 10;
 for (let r = 0; r < reps; r++) {
@@ -43,5 +48,6 @@ for (let r = 0; r < reps; r++) {
 }
 const rows = [...totals].sort((a, b) => b[1] - a[1]);
 const sum = rows.reduce((a, [, t]) => a + t, 0);
-for (const [name, t] of rows.slice(0, 18)) console.log(`${name.padEnd(28)} ${(t / reps).toFixed(3)} ms  ${((100 * t) / sum).toFixed(1)}%`);
+for (const [name, t] of rows.slice(0, 18))
+  console.log(`${name.padEnd(28)} ${(t / reps).toFixed(3)} ms  ${((100 * t) / sum).toFixed(1)}%`);
 console.log(`sum of kernel times ${(sum / reps).toFixed(2)} ms`);

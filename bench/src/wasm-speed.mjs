@@ -25,8 +25,20 @@ const child = fileURLToPath(new URL('./lib/speed-child.mjs', import.meta.url));
 const baselineDir = path.resolve(repoRoot, process.env.TL_BENCH_BASELINE ?? '.tmp/baseline/packages');
 
 const WORKLOADS = [
-  { id: 'mlp-core', kind: 'mlp', batch: 128, optimizer: 'core-adam', title: 'MLP 784-256-128-10, batch 128, core adam' },
-  { id: 'cnn-core', kind: 'cnn', batch: 64, optimizer: 'core-adam', title: 'CNN conv16-pool-conv32-pool-dense10, batch 64, core adam' },
+  {
+    id: 'mlp-core',
+    kind: 'mlp',
+    batch: 128,
+    optimizer: 'core-adam',
+    title: 'MLP 784-256-128-10, batch 128, core adam',
+  },
+  {
+    id: 'cnn-core',
+    kind: 'cnn',
+    batch: 64,
+    optimizer: 'core-adam',
+    title: 'CNN conv16-pool-conv32-pool-dense10, batch 64, core adam',
+  },
   { id: 'mlp-tfjs', kind: 'mlp', batch: 128, optimizer: 'tfjs-adam', title: 'MLP, batch 128, tf.train.adam' },
   { id: 'cnn-tfjs', kind: 'cnn', batch: 64, optimizer: 'tfjs-adam', title: 'CNN, batch 64, tf.train.adam' },
 ];
@@ -36,9 +48,13 @@ function buildBaseline(commit) {
   const target = path.dirname(baselineDir);
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
-  const archive = execFileSync('git', ['archive', commit, 'packages/core', 'packages/backend-wasm', 'tsconfig.base.json'], {
-    cwd: repoRoot,
-  });
+  const archive = execFileSync(
+    'git',
+    ['archive', commit, 'packages/core', 'packages/backend-wasm', 'tsconfig.base.json'],
+    {
+      cwd: repoRoot,
+    },
+  );
   execFileSync('tar', ['-x', '-C', target], { input: archive });
   for (const name of ['backend-wasm', 'core']) {
     const dir = path.join(baselineDir, name);
@@ -76,7 +92,14 @@ async function measure() {
   for (const w of WORKLOADS) {
     rounds[w.id] = { today: [], new: [] };
     for (const name of names) {
-      const prepared = await variants[name].request({ op: 'prepare', id: w.id, kind: w.kind, batch: w.batch, samples: 60000, optimizer: w.optimizer });
+      const prepared = await variants[name].request({
+        op: 'prepare',
+        id: w.id,
+        kind: w.kind,
+        batch: w.batch,
+        samples: 60000,
+        optimizer: w.optimizer,
+      });
       flopsPerSample[w.kind] = prepared.flopsPerSample;
     }
     // Warm-up and calibration on today's (slower) code: the same step count for both variants.
@@ -103,21 +126,45 @@ async function measure() {
   const growthReps = envInt('TL_BENCH_GROWTH_REPS', 3);
   for (const size of SIZES) {
     for (const name of names) {
-      await variants[name].request({ op: 'prepare', id: `size-${size}`, kind: 'mlp', batch: 128, samples: size, optimizer: 'core-adam' });
+      await variants[name].request({
+        op: 'prepare',
+        id: `size-${size}`,
+        kind: 'mlp',
+        batch: 128,
+        samples: size,
+        optimizer: 'core-adam',
+      });
       growth[name][size] = [];
     }
   }
   for (let round = 0; round < growthReps; round++) {
     for (const size of SIZES) {
-      for (const name of rotate(names, round)) growth[name][size].push(await variants[name].request({ op: 'fit', id: `size-${size}` }));
+      for (const name of rotate(names, round))
+        growth[name][size].push(await variants[name].request({ op: 'fit', id: `size-${size}` }));
     }
   }
-  for (const size of SIZES) for (const name of names) await variants[name].request({ op: 'dispose', id: `size-${size}` });
+  for (const size of SIZES)
+    for (const name of names) await variants[name].request({ op: 'dispose', id: `size-${size}` });
   const flat = await variants.new.request({ op: 'fit', id: 'mlp-core', steps: 200, epochs: 10 });
 
   const end = { date: new Date().toISOString(), loadAverage: os.loadavg() };
   for (const name of names) await variants[name].close();
-  return { name: NAME, command: commandLine(), machine: describeMachine('wasm'), start, end, baselineCommit, headCommit: gitHead(), info, stepsFor, rounds, matmul, growth, flat, flopsPerSample };
+  return {
+    name: NAME,
+    command: commandLine(),
+    machine: describeMachine('wasm'),
+    start,
+    end,
+    baselineCommit,
+    headCommit: gitHead(),
+    info,
+    stepsFor,
+    rounds,
+    matmul,
+    growth,
+    flat,
+    flopsPerSample,
+  };
 }
 
 function gitHead() {
@@ -141,29 +188,48 @@ function render(r) {
     '',
     `Machine: ${r.machine.cpu}, ${r.machine.cores} cores, Node ${r.machine.node}, tfjs ${r.machine.tfjs}. 1/5/15-minute load average **${la(r.start.loadAverage)}** at the start, **${la(r.end.loadAverage)}** at the end: the 2 cores were shared with other engineers' jobs, so absolute rates are low and noisy; the ratios of variants measured in the same round are the robust figures.`,
     '',
-    'Two long-lived Node processes (one with today\'s `@tensorloop/core` + `@tensorloop/backend-wasm`, one with this branch\'s) take turns, so only one computes at a time; each round runs every workload once in each (order rotated per round). Each timed run is one `Trainer.fit` epoch of a fixed number of steps (`stepsPerEpoch`) over 60,000 MNIST-shaped samples, shuffled (a gather per batch), `checkData: false` (a per-fit scan not part of a step). Clock: process CPU time (the backends compute on one thread). Steps/s are medians over rounds; ratios are medians of per-round ratios.',
+    "Two long-lived Node processes (one with today's `@tensorloop/core` + `@tensorloop/backend-wasm`, one with this branch's) take turns, so only one computes at a time; each round runs every workload once in each (order rotated per round). Each timed run is one `Trainer.fit` epoch of a fixed number of steps (`stepsPerEpoch`) over 60,000 MNIST-shaped samples, shuffled (a gather per batch), `checkData: false` (a per-fit scan not part of a step). Clock: process CPU time (the backends compute on one thread). Steps/s are medians over rounds; ratios are medians of per-round ratios.",
     '',
   );
-  lines.push('| workload | steps per run | today steps/s | this branch steps/s | ratio (median, IQR) | this branch GFLOP/s |', '|---|---|---|---|---|---|');
+  lines.push(
+    '| workload | steps per run | today steps/s | this branch steps/s | ratio (median, IQR) | this branch GFLOP/s |',
+    '|---|---|---|---|---|---|',
+  );
   const summary = {};
   for (const w of WORKLOADS) {
     const t = r.rounds[w.id].today;
     const n = r.rounds[w.id].new;
     const ratios = pairedRatios(n, t);
     const flops = r.flopsPerSample[w.kind] * w.batch;
-    const gflops = median(n.map(cpuSteps)) * flops / 1e9;
-    summary[w.id] = { today: median(t.map(cpuSteps)), new: median(n.map(cpuSteps)), ratio: median(ratios), ratios, gflops, flops };
+    const gflops = (median(n.map(cpuSteps)) * flops) / 1e9;
+    summary[w.id] = {
+      today: median(t.map(cpuSteps)),
+      new: median(n.map(cpuSteps)),
+      ratio: median(ratios),
+      ratios,
+      gflops,
+      flops,
+    };
     lines.push(
       `| ${w.title} | ${r.stepsFor[w.id]} | ${sig(summary[w.id].today)} | ${sig(summary[w.id].new)} | **${median(ratios).toFixed(2)}×** (${quantile(ratios, 0.25).toFixed(2)}–${quantile(ratios, 0.75).toFixed(2)}) | ${sig(gflops)} |`,
     );
   }
   const mm = median(r.matmul.map((m) => m.gflops));
   const mlp = r.rounds['mlp-core'].new;
-  const ceilingRatios = mlp.map((x, i) => ((cpuSteps(x) * summary['mlp-core'].flops) / 1e9) / r.matmul[i].gflops);
-  lines.push('', `wasm matMul ceiling (512×512·512×512, same right operand, measured in the branch's process once per round): median **${sig(mm)} GFLOP/s** (rounds: ${r.matmul.map((m) => sig(m.gflops)).join(', ')}).`, '');
+  const ceilingRatios = mlp.map(
+    (x, i) => (cpuSteps(x) * summary['mlp-core'].flops) / 1e9 / r.matmul[i].gflops,
+  );
+  lines.push(
+    '',
+    `wasm matMul ceiling (512×512·512×512, same right operand, measured in the branch's process once per round): median **${sig(mm)} GFLOP/s** (rounds: ${r.matmul.map((m) => sig(m.gflops)).join(', ')}).`,
+    '',
+  );
   // Growth
   lines.push('## Epoch time against dataset size (MLP, batch 128, core adam, shuffled, whole epochs)', '');
-  lines.push('| samples | today epoch ms (cpu) | this branch epoch ms (cpu) | this branch µs per sample |', '|---|---|---|---|');
+  lines.push(
+    '| samples | today epoch ms (cpu) | this branch epoch ms (cpu) | this branch µs per sample |',
+    '|---|---|---|---|',
+  );
   const xs = SIZES;
   const fits = {};
   for (const name of ['today', 'new']) {
@@ -171,22 +237,43 @@ function render(r) {
     fits[name] = { ...linearFit(xs, ys), ys };
   }
   xs.forEach((s, i) => {
-    lines.push(`| ${s.toLocaleString('en-US')} | ${sig(fits.today.ys[i])} | ${sig(fits.new.ys[i])} | ${sig((1000 * fits.new.ys[i]) / s)} |`);
+    lines.push(
+      `| ${s.toLocaleString('en-US')} | ${sig(fits.today.ys[i])} | ${sig(fits.new.ys[i])} | ${sig((1000 * fits.new.ys[i]) / s)} |`,
+    );
   });
-  lines.push('', `Line through the four sizes: this branch R² = **${fits.new.r2.toFixed(4)}** (${sig(fits.new.slope * 1000)} µs per sample); today R² = ${fits.today.r2.toFixed(4)}.`, '');
+  lines.push(
+    '',
+    `Line through the four sizes: this branch R² = **${fits.new.r2.toFixed(4)}** (${sig(fits.new.slope * 1000)} µs per sample); today R² = ${fits.today.r2.toFixed(4)}.`,
+    '',
+  );
   const counts = r.flat.counts;
-  lines.push('## Tensor count', '', `\`tf.memory().numTensors\` at the end of each of 10 epochs of 200 steps (this branch, core adam, MLP): ${counts.join(', ')}.`, '');
+  lines.push(
+    '## Tensor count',
+    '',
+    `\`tf.memory().numTensors\` at the end of each of 10 epochs of 200 steps (this branch, core adam, MLP): ${counts.join(', ')}.`,
+    '',
+  );
   // Targets
   const verdict = (ok) => (ok ? '**met**' : '**not met**');
   const cnn = summary['cnn-core'];
   const mlpS = summary['mlp-core'];
   const ceiling = median(ceilingRatios);
   lines.push('## Targets (issue 21)', '', '| target | figure | verdict |', '|---|---|---|');
-  lines.push(`| CNN, one thread: ≥ 2× today's Trainer.fit steps/s (mark: 3×) | ${cnn.ratio.toFixed(2)}× (${sig(cnn.today)} → ${sig(cnn.new)} steps/s, core adam); tf.train.adam: ${summary['cnn-tfjs'].ratio.toFixed(2)}× | ${verdict(cnn.ratio >= 2)} |`);
-  lines.push(`| MLP, one thread: ≥ 1.6× today's | ${mlpS.ratio.toFixed(2)}× (${sig(mlpS.today)} → ${sig(mlpS.new)} steps/s, core adam); tf.train.adam: ${summary['mlp-tfjs'].ratio.toFixed(2)}× | ${verdict(mlpS.ratio >= 1.6)} |`);
-  lines.push(`| MLP: ≥ 0.55× the wasm matMul ceiling in executed FLOPs | ${ceiling.toFixed(2)}× (${sig(mlpS.gflops)} vs ${sig(mm)} GFLOP/s, per-round ratios) | ${verdict(ceiling >= 0.55)} |`);
-  lines.push(`| Epoch time linear in dataset size up to 60,000 samples | R² = ${fits.new.r2.toFixed(4)} | ${verdict(fits.new.r2 >= 0.99)} |`);
-  lines.push(`| Memory flat | numTensors ${counts[1]} at epoch 2, ${counts.at(-1)} at epoch 10 | ${verdict(counts[1] === counts.at(-1))} |`);
+  lines.push(
+    `| CNN, one thread: ≥ 2× today's Trainer.fit steps/s (mark: 3×) | ${cnn.ratio.toFixed(2)}× (${sig(cnn.today)} → ${sig(cnn.new)} steps/s, core adam); tf.train.adam: ${summary['cnn-tfjs'].ratio.toFixed(2)}× | ${verdict(cnn.ratio >= 2)} |`,
+  );
+  lines.push(
+    `| MLP, one thread: ≥ 1.6× today's | ${mlpS.ratio.toFixed(2)}× (${sig(mlpS.today)} → ${sig(mlpS.new)} steps/s, core adam); tf.train.adam: ${summary['mlp-tfjs'].ratio.toFixed(2)}× | ${verdict(mlpS.ratio >= 1.6)} |`,
+  );
+  lines.push(
+    `| MLP: ≥ 0.55× the wasm matMul ceiling in executed FLOPs | ${ceiling.toFixed(2)}× (${sig(mlpS.gflops)} vs ${sig(mm)} GFLOP/s, per-round ratios) | ${verdict(ceiling >= 0.55)} |`,
+  );
+  lines.push(
+    `| Epoch time linear in dataset size up to 60,000 samples | R² = ${fits.new.r2.toFixed(4)} | ${verdict(fits.new.r2 >= 0.99)} |`,
+  );
+  lines.push(
+    `| Memory flat | numTensors ${counts[1]} at epoch 2, ${counts.at(-1)} at epoch 10 | ${verdict(counts[1] === counts.at(-1))} |`,
+  );
   lines.push('');
   return { text: `${lines.join('\n')}\n`, summary: { ...summary, matmul: mm, ceiling, growth: fits } };
 }

@@ -10,7 +10,9 @@ import { buildModel, mnistTensors, trainFlopsPerSample } from './workloads.mjs';
 
 const root = process.env.TL_SPEED_PACKAGES;
 const importPackage = (name) =>
-  root ? import(pathToFileURL(path.join(root, name, 'dist', 'index.js')).href) : import(`@tensorloop/${name}`);
+  root
+    ? import(pathToFileURL(path.join(root, name, 'dist', 'index.js')).href)
+    : import(`@tensorloop/${name}`);
 
 let core;
 const jobs = new Map();
@@ -39,7 +41,10 @@ function prepare({ id, kind, batch, samples, optimizer }) {
   const model = buildModel(kind);
   const data = mnistTensors(samples, kind);
   const counts = [];
-  const probe = core.definePlugin({ name: 'probe', onEpochEnd: () => void counts.push(tf.memory().numTensors) });
+  const probe = core.definePlugin({
+    name: 'probe',
+    onEpochEnd: () => void counts.push(tf.memory().numTensors),
+  });
   const trainer = new core.Trainer({
     model,
     loss: 'categoricalCrossentropy',

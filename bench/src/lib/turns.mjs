@@ -21,7 +21,9 @@ export class TurnProcess {
       this.child.on('exit', (code, signal) => {
         this.exitCode = code ?? signal;
         for (const p of this.pending.splice(0)) {
-          p.reject(new Error(`${label} exited (${this.exitCode}) before replying: ${this.stderr.slice(-2000)}`));
+          p.reject(
+            new Error(`${label} exited (${this.exitCode}) before replying: ${this.stderr.slice(-2000)}`),
+          );
         }
         resolve();
       });
@@ -71,7 +73,7 @@ export function serveTurns(handle) {
       try {
         reply = await handle(JSON.parse(line));
       } catch (error) {
-        reply = { error: error instanceof Error ? error.stack ?? error.message : String(error) };
+        reply = { error: error instanceof Error ? (error.stack ?? error.message) : String(error) };
       }
       write(`${REPLY_PREFIX}${JSON.stringify(reply ?? {})}\n`);
     });
