@@ -55,14 +55,14 @@ async function main(): Promise<void> {
   let run: ContractRun | undefined;
   const extra = mode === 'first' ? [interrupter(JSON.parse(interruption!) as Interruption, () => run!)] : [];
   run = await scenario.create(extra);
-  const result = await run.trainer.fit(
-    run.data,
-    mode === 'resume' ? { ...run.fit, resumeFrom: dir } : run.fit,
-  );
+  const resumeFrom = mode === 'resume' ? dir : undefined;
+  const stopReason = run.run
+    ? await run.run(resumeFrom)
+    : (await run.trainer.fit(run.data, resumeFrom ? { ...run.fit, resumeFrom } : run.fit)).stopReason;
   const collected = collect(run);
   const final: RunResult = {
     ...collected,
-    stopReason: result.stopReason ? { by: result.stopReason.by, message: result.stopReason.message } : null,
+    stopReason: stopReason ? { by: stopReason.by, message: stopReason.message } : null,
   };
   writeFileSync(out, JSON.stringify(final));
 }

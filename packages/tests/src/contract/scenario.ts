@@ -19,6 +19,12 @@ export interface ContractRun {
    * decisions made since the last call, in order.
    */
   readonly takeDecisions?: () => unknown[];
+  /**
+   * Drives the run instead of `trainer.fit(data, fit)` (a multi-stage driver such as the
+   * meta-trainer): called with the checkpoint to resume from in the resumed process, undefined
+   * otherwise. Returns the run's stop reason, if it stopped.
+   */
+  readonly run?: (resumeFrom: string | undefined) => Promise<{ by: string; message: string } | undefined>;
 }
 
 /** Where the first process is interrupted (right after a checkpoint at that point). */
