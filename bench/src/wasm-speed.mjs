@@ -255,18 +255,20 @@ function render(r) {
   );
   // Targets
   const verdict = (ok) => (ok ? '**met**' : '**not met**');
+  // Rounded down, so a figure printed at the threshold is one that reached it.
+  const down = (x) => (Math.floor(x * 1000) / 1000).toFixed(3);
   const cnn = summary['cnn-core'];
   const mlpS = summary['mlp-core'];
   const ceiling = median(ceilingRatios);
   lines.push('## Targets (issue 21)', '', '| target | figure | verdict |', '|---|---|---|');
   lines.push(
-    `| CNN, one thread: ≥ 2× today's Trainer.fit steps/s (mark: 3×) | ${cnn.ratio.toFixed(2)}× (${sig(cnn.today)} → ${sig(cnn.new)} steps/s, core adam); tf.train.adam: ${summary['cnn-tfjs'].ratio.toFixed(2)}× | ${verdict(cnn.ratio >= 2)} |`,
+    `| CNN, one thread: ≥ 2× today's Trainer.fit steps/s (mark: 3×) | ${down(cnn.ratio)}× (${sig(cnn.today)} → ${sig(cnn.new)} steps/s, core adam); tf.train.adam: ${summary['cnn-tfjs'].ratio.toFixed(2)}× | ${verdict(cnn.ratio >= 2)} |`,
   );
   lines.push(
-    `| MLP, one thread: ≥ 1.6× today's | ${mlpS.ratio.toFixed(2)}× (${sig(mlpS.today)} → ${sig(mlpS.new)} steps/s, core adam); tf.train.adam: ${summary['mlp-tfjs'].ratio.toFixed(2)}× | ${verdict(mlpS.ratio >= 1.6)} |`,
+    `| MLP, one thread: ≥ 1.6× today's | ${down(mlpS.ratio)}× (${sig(mlpS.today)} → ${sig(mlpS.new)} steps/s, core adam); tf.train.adam: ${summary['mlp-tfjs'].ratio.toFixed(2)}× | ${verdict(mlpS.ratio >= 1.6)} |`,
   );
   lines.push(
-    `| MLP: ≥ 0.55× the wasm matMul ceiling in executed FLOPs | ${ceiling.toFixed(2)}× (${sig(mlpS.gflops)} vs ${sig(mm)} GFLOP/s, per-round ratios) | ${verdict(ceiling >= 0.55)} |`,
+    `| MLP: ≥ 0.55× the wasm matMul ceiling in executed FLOPs | ${down(ceiling)}× (${sig(mlpS.gflops)} vs ${sig(mm)} GFLOP/s, per-round ratios) | ${verdict(ceiling >= 0.55)} |`,
   );
   lines.push(
     `| Epoch time linear in dataset size up to 60,000 samples | R² = ${fits.new.r2.toFixed(4)} | ${verdict(fits.new.r2 >= 0.99)} |`,
