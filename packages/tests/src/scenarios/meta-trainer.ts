@@ -6,8 +6,8 @@ import * as tf from '@tensorflow/tfjs';
 import { adam, definePlugin, Trainer } from '@tensorloop/core';
 import { earlyStopping } from '@tensorloop/early-stopping';
 import { freezeExcept, MetaTrainer, type StageSpec } from '@tensorloop/meta-trainer';
-import type { ContractScenario } from '../contract/scenario.js';
-import { mnistTensors } from '../mnist.js';
+import { mnistTensors } from '@tensorloop/test-fixtures';
+import type { ContractScenario } from '@tensorloop/testkit';
 import { decisionLog, mnistMlp } from './common.js';
 
 /** Digits of `classes`, `perClass` each from `offset` (mnistTensors is in class order). */
