@@ -4,9 +4,12 @@
 // What it does: measures the global gradient norm every step (on the device), logs its epoch mean as
 // `grad_norm`, emits `gradGuard:spike` when a step's norm exceeds `spikeFactor` × the running mean,
 // and stops the fit at the end of the epoch in which the count reaches `maxSpikes`. Its counters
-// survive checkpoints (state, parseState to check what a checkpoint file holds, loadState).
+// survive checkpoints (state, parseState to check what a checkpoint file holds, loadState), and so do
+// the norms of the current epoch still on the device (stateTensors): a checkpoint taken mid-epoch
+// must carry them, or the resumed epoch's mean and spikes differ (@tensorloop/testkit's resume
+// check caught the first version of this example, which forgot them).
 import * as tf from '@tensorflow/tfjs';
-import { definePlugin, type Plugin, readState, stop } from '@tensorloop/core';
+import { definePlugin, type Plugin, readState, stop, TensorloopError } from '@tensorloop/core';
 
 export const NAME = 'tfjs-loop-plugin-grad-norm-guard';
 
@@ -21,6 +24,8 @@ export interface GradNormGuardState {
   readonly spikes: number;
   readonly meanNorm: number | null;
   readonly steps: number;
+  /** Norms of this epoch's steps not read yet (a checkpoint mid-epoch); the tensors are `pending/<i>`. */
+  readonly pending: number;
 }
 
 export interface GradNormGuardApi {
@@ -56,7 +61,7 @@ export function gradNormGuard(options: GradNormGuardOptions = {}): Plugin<typeof
 
   return definePlugin({
     name: NAME,
-    version: '1.0.0',
+    version: '1.1.0',
     api: { spikes: () => spikes },
     transformGradients(_ctx, grads) {
       // Runs inside the step's tf.tidy: keep the norm so it outlives the step.
@@ -86,7 +91,9 @@ export function gradNormGuard(options: GradNormGuardOptions = {}): Plugin<typeof
       tf.dispose(pending);
       pending = [];
     },
-    state: () => ({ spikes, meanNorm: meanNorm ?? null, steps }),
+    state: () => ({ spikes, meanNorm: meanNorm ?? null, steps, pending: pending.length }),
+    // The plugin's own tensors, by name; core writes them into the checkpoint's plugins.bin.
+    stateTensors: () => Object.fromEntries(pending.map((norm, i) => [`pending/${i}`, norm])),
     // A checkpoint is a file: check it field by field (a bad one fails with TL_CHECKPOINT_INVALID
     // naming this plugin and the field) before loadState trusts it. State that holds tensors
     // (an EMA, best weights) returns them from stateTensors() instead of putting them in the JSON.
@@ -96,12 +103,26 @@ export function gradNormGuard(options: GradNormGuardOptions = {}): Plugin<typeof
         spikes: s.integer('spikes', { min: 0 }),
         meanNorm: s.number('meanNorm', { nullable: true }),
         steps: s.integer('steps', { min: 0 }),
+        pending: s.has('pending') ? s.integer('pending', { min: 0 }) : 0, // 1.0.0 did not save it
       };
     },
-    loadState(state) {
+    loadState(state, _version, tensors) {
       spikes = state.spikes;
       meanNorm = state.meanNorm ?? undefined;
       steps = state.steps;
+      tf.dispose(pending);
+      // Core disposes `tensors` after this call: keep clones.
+      pending = Array.from({ length: state.pending }, (_, i) => {
+        const norm = tensors[`pending/${i}`];
+        if (!norm) {
+          throw new TensorloopError(
+            'TL_CHECKPOINT_CORRUPT',
+            `[${NAME}] the checkpoint counts ${state.pending} pending norms but holds no tensor pending/${i}; resume from another checkpoint.`,
+            { plugin: NAME },
+          );
+        }
+        return tf.clone(norm) as tf.Scalar;
+      });
     },
   });
 }

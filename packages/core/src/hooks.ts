@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs';
 import { TensorloopError } from './errors.js';
 import {
   HOOK_KINDS,
@@ -38,10 +39,20 @@ export function describeTime(time: Time): string {
   return `epoch ${time.epoch}, step ${time.step}, batch ${time.epochBatch} of the epoch`;
 }
 
+/**
+ * The one rule for failures inside a hook: a `TensorloopError` naming the plugin, the hook and the
+ * time. A plugin's own coded error keeps its code (`TL_MONITOR_UNKNOWN` stays what it is, so callers
+ * can branch on it); anything else is `TL_HOOK_FAILED`. Each prefix is printed once, and the
+ * original error is the `cause`.
+ */
 export function wrapHookError(cause: unknown, plugin: string, hook: string, time: Time): TensorloopError {
   if (cause instanceof TensorloopError && cause.hook !== undefined) return cause;
-  const message = cause instanceof Error ? cause.message : String(cause);
   const code = cause instanceof TensorloopError ? cause.code : 'TL_HOOK_FAILED';
+  let message = cause instanceof Error ? cause.message : String(cause);
+  if (cause instanceof TensorloopError) {
+    // Its message starts with its own "[CODE] " (and often "[plugin] "): they are said once, in front.
+    message = message.replace(`[${cause.code}] `, '').replace(`[${plugin}] `, '');
+  }
   return new TensorloopError(code, `[${plugin}] hook "${hook}" failed at ${describeTime(time)}: ${message}`, {
     plugin,
     hook,
@@ -62,9 +73,14 @@ export class HookRunner {
 
   constructor(
     plugins: readonly Plugin[],
-    ctxFor: (plugin: string) => TrainerContext,
+    private readonly ctxFor: (plugin: string) => TrainerContext,
     private readonly now: () => Time,
   ) {
+    this.setPlugins(plugins);
+  }
+
+  /** Resolve the handler lists again for another ordered plugin list (plugins added between fits). */
+  setPlugins(plugins: readonly Plugin[]): void {
     const byHook = new Map<string, { entry: HandlerEntry<AnyFn>; rank: number; position: number }[]>();
     plugins.forEach((plugin, position) => {
       for (const [key, value] of Object.entries(plugin)) {
@@ -82,13 +98,14 @@ export class HookRunner {
         const { fn, order } = unwrap(value as ObjectHook<AnyFn>);
         const list = byHook.get(key) ?? [];
         list.push({
-          entry: { plugin: plugin.name, fn, ctx: ctxFor(plugin.name) },
+          entry: { plugin: plugin.name, fn, ctx: this.ctxFor(plugin.name) },
           rank: ORDER_RANK[order],
           position,
         });
         byHook.set(key, list);
       }
     });
+    this.handlers.clear(); // only once every hook is valid: a bad plugin list changes nothing
     for (const [hook, list] of byHook) {
       list.sort((a, b) => a.rank - b.rank || a.position - b.position);
       this.handlers.set(
@@ -186,30 +203,24 @@ export class HookRunner {
       } catch (cause) {
         throw wrapHookError(cause, h.plugin, hook, this.now());
       }
-      if (next === undefined || next === null || isPromiseLike(next)) {
-        throw new TensorloopError(
-          'TL_HOOK_FAILED',
-          `[${h.plugin}] step transform "${hook}" returned ${
-            isPromiseLike(next) ? 'a Promise' : String(next)
-          }; it must synchronously return the ${TRANSFORM_VALUE_NAMES[hook]} (return the input unchanged to pass it on).`,
-          { plugin: h.plugin, hook, time: { ...this.now() } },
-        );
-      }
+      checkStepHookResult(h.plugin, hook, next, this.now());
       value = next as TransformValue<K>;
     }
     return value;
   }
 
-  /** `notify`: synchronous, in order; handlers return nothing (what they return is ignored). */
+  /** `notify`: synchronous, in order; handlers return nothing (a signal or a Promise is refused). */
   notify<K extends NotifyHookName>(hook: K, event: NotifyEvent<K>): void {
     const list = this.handlers.get(hook);
     if (!list) return;
     for (const h of list) {
+      let result: unknown;
       try {
-        (h.fn as unknown as (c: TrainerContext, e: unknown) => unknown)(h.ctx, event);
+        result = (h.fn as unknown as (c: TrainerContext, e: unknown) => unknown)(h.ctx, event);
       } catch (cause) {
         throw wrapHookError(cause, h.plugin, hook, this.now());
       }
+      if (result !== undefined) refuseStepHookResult(h.plugin, hook, result, 'nothing', this.now());
     }
   }
 }
@@ -223,10 +234,60 @@ type NotifyHookName = {
 }[StepTransformName];
 
 const TRANSFORM_VALUE_NAMES: { readonly [K in TransformHookName]: string } = {
-  transformBatch: 'batch',
+  transformBatch: 'batch ({ x, y })',
   transformLoss: 'loss scalar',
-  transformGradients: 'gradient map',
+  transformGradients: 'gradient map (a Map of weight name → tensor)',
 };
+
+/** What each step transform must hand on, checked once per handler call (cheap shape checks). */
+const TRANSFORM_VALUE_OK: { readonly [K in TransformHookName]: (value: unknown) => boolean } = {
+  transformBatch: (v) => typeof v === 'object' && v !== null && 'x' in v && 'y' in v,
+  transformLoss: (v) => v instanceof tf.Tensor && v.rank === 0,
+  transformGradients: (v) => v instanceof Map,
+};
+
+function checkStepHookResult<K extends TransformHookName>(
+  plugin: string,
+  hook: K,
+  value: unknown,
+  time: Time,
+): void {
+  if (TRANSFORM_VALUE_OK[hook](value) && !isSignal(value)) return;
+  refuseStepHookResult(
+    plugin,
+    hook,
+    value,
+    `the ${TRANSFORM_VALUE_NAMES[hook]} (return the input unchanged to pass it on)`,
+    time,
+  );
+}
+
+/** A step hook returned a signal, a Promise or a value of the wrong kind: refused, naming plugin and hook. */
+function refuseStepHookResult(
+  plugin: string,
+  hook: string,
+  value: unknown,
+  expected: string,
+  time: Time,
+): never {
+  const details = { plugin, hook, time: { ...time } };
+  if (isSignal(value)) {
+    throw new TensorloopError(
+      'TL_SIGNAL_INVALID',
+      `[${plugin}] step hook "${hook}" returned ${value.signal}(…); step hooks run inside the step and cannot steer the loop. Return it from onBatchStart or onBatchEnd instead.`,
+      details,
+    );
+  }
+  throw new TensorloopError(
+    'TL_PLUGIN_INVALID',
+    `[${plugin}] step hook "${hook}" returned ${
+      isPromiseLike(value)
+        ? 'a Promise (step hooks are synchronous: no async, no await)'
+        : describeValue(value)
+    }; it must synchronously return ${expected}.`,
+    details,
+  );
+}
 
 type StepFn<K extends StepTransformName> = Extract<NonNullable<StepTransforms[K]>, AnyFn>;
 type TransformValue<K extends StepTransformName> = Parameters<StepFn<K>>[1];

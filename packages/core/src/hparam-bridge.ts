@@ -42,17 +42,28 @@ export class OptimizerHparamBridge {
   /** Learning rate per group as pushed at the last optimizer step (for the epoch logs). */
   private stepLr: Map<string, number> | undefined;
 
+  /**
+   * `replaceBases`: the optimizer's hyperparameters become the base values even where the store
+   * already has them (an optimizer set between fits); values writers set still win.
+   */
   constructor(
     private readonly store: HyperparamStore,
     private readonly optimizer: AnyOptimizer,
+    replaceBases = false,
   ) {
-    this.defineFromOptimizer();
+    this.defineFromOptimizer(replaceBases);
   }
 
-  private defineFromOptimizer(): void {
+  private defineFromOptimizer(replaceBases: boolean): void {
     const opt = this.optimizer;
     if (isTensorloopOptimizer(opt)) {
       const groups = (opt as TensorloopOptimizer).groups;
+      if (replaceBases) {
+        for (const g of groups) {
+          for (const [name, value] of Object.entries(g.hparams))
+            this.store.define(name, value, { group: g.name });
+        }
+      }
       this.store.defineGroups(groups);
       this.syncedGroups = groups.length;
     } else {

@@ -263,6 +263,23 @@ export class HyperparamStore {
     this.changes++;
   }
 
+  /**
+   * Forgets every writer declaration of `plugin` (a plugin removed between fits) and what it wrote:
+   * its `set` values give way to the base again and its factors stop applying.
+   */
+  removeWriters(plugin: string): void {
+    if (!this.writerList.some((w) => w.plugin === plugin)) return;
+    this.writerList.splice(0, this.writerList.length, ...this.writerList.filter((w) => w.plugin !== plugin));
+    for (const byGroup of this.entries.values()) {
+      for (const entry of byGroup.values()) {
+        if (entry.set?.by === plugin) entry.set = undefined;
+        entry.factors.delete(plugin);
+        this.recompute(entry);
+      }
+    }
+    this.changes++;
+  }
+
   /** Declared writers, in registration order (of one value when `name` is given). */
   writers(name?: string): readonly HparamWriter[] {
     return name === undefined ? [...this.writerList] : this.writerList.filter((w) => w.name === name);

@@ -5,16 +5,23 @@ import type { LogOption } from './logger.js';
 import type { GradientClipOptions } from './loop/step.js';
 import type { LossSpec } from './losses.js';
 import type { MetricSpec } from './metrics.js';
+import { OPTIMIZER_NAMES, type OptimizerName, optimizerFromName } from './model-fit-compat.js';
 import type { AnyOptimizer } from './optimizer-seam.js';
 import type { Plugin } from './plugin.js';
 
 export interface TrainerOptions {
   readonly model: tf.LayersModel;
-  /** A loss name (`'categoricalCrossentropy'`, ...) or `(yTrue, yPred) => tensor`. */
-  readonly loss: LossSpec;
+  /**
+   * A loss name (`'categoricalCrossentropy'`, ...) or `(yTrue, yPred) => tensor`. Optional when the
+   * model was `compile()`d: its loss (and optimizer, metrics) are used then.
+   */
+  readonly loss?: LossSpec;
   readonly metrics?: readonly MetricSpec[];
-  /** A tfjs optimizer (`tf.train.adam()`) or a tensorloop one (`adamw({...})`). */
-  readonly optimizer: AnyOptimizer;
+  /**
+   * A tfjs optimizer (`tf.train.adam()`), a tensorloop one (`adamw({...})`), or a tfjs optimizer
+   * string (`'adam'`, `'rmsprop'`, ...: tfjs's optimizer with tfjs's defaults). Optional for a compiled model.
+   */
+  readonly optimizer?: AnyOptimizer | OptimizerName;
   readonly plugins?: readonly Plugin[];
   /** Seeds the shuffle order (default 0). */
   readonly seed?: number;
@@ -50,6 +57,11 @@ export interface FitOptions {
   readonly validationData?: DataInput;
   /** Batch size for validation of tensor data. Default: `batchSize`. */
   readonly validationBatchSize?: number;
+  /**
+   * Validate on the last fraction (0–1) of tensor data, taken before shuffling, as tfjs's `model.fit`
+   * does. Not with `validationData`, datasets or iterables.
+   */
+  readonly validationSplit?: number;
   /** Batches per epoch: required for endless sources, optional otherwise. */
   readonly stepsPerEpoch?: number;
   /** Refuse NaN/Infinity in the data before the first step (whole tensors, or the first batch). Default true. */
@@ -97,6 +109,7 @@ export function checkModel(model: unknown): tf.LayersModel {
 }
 
 export function checkOptimizer(optimizer: unknown): AnyOptimizer {
+  if (typeof optimizer === 'string') return optimizerFromName(optimizer);
   if (
     typeof optimizer !== 'object' ||
     optimizer === null ||
@@ -104,7 +117,7 @@ export function checkOptimizer(optimizer: unknown): AnyOptimizer {
   ) {
     throw new TensorloopError(
       'TL_OPTIMIZER_INVALID',
-      'options.optimizer must be a tfjs optimizer (tf.train.sgd(0.1), tf.train.adam()) or a tensorloop optimizer (adamw({...})).',
+      `options.optimizer must be a tfjs optimizer (tf.train.sgd(0.1), tf.train.adam()), a tensorloop optimizer (adamw({...})) or one of tfjs's names (${OPTIMIZER_NAMES.join(', ')}); got ${optimizer === undefined ? 'nothing (and the model is not compiled)' : typeof optimizer}.`,
     );
   }
   return optimizer as AnyOptimizer;

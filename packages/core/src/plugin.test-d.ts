@@ -109,3 +109,13 @@ describe('plugin API types', () => {
     expectTypeOf(list).toEqualTypeOf<Plugin[]>();
   });
 });
+
+describe('step hooks are synchronous', () => {
+  test('an async afterOptimizerStep or transform is a compile error; a plain one is fine', () => {
+    definePlugin({ name: 'ok', afterOptimizerStep: () => {}, transformLoss: (_c, loss) => loss });
+    // @ts-expect-error afterOptimizerStep returns nothing: an async handler would not be awaited
+    definePlugin({ name: 'a', afterOptimizerStep: async () => {} });
+    // @ts-expect-error a transform must return the loss itself, not a Promise of it
+    definePlugin({ name: 'b', transformLoss: async (_c, loss) => loss });
+  });
+});

@@ -331,8 +331,11 @@ export interface StepTransforms {
   readonly transformLoss?: ObjectHook<(ctx: TrainerContext, loss: tf.Scalar, info: LossContext) => tf.Scalar>;
   /** Synchronous: return the gradients the optimizer applies (unscale, clip, accumulate). */
   readonly transformGradients?: ObjectHook<(ctx: TrainerContext, grads: GradientMap) => GradientMap>;
-  /** Synchronous, still inside the tidy, after the optimizer applied the update. */
-  readonly afterOptimizerStep?: ObjectHook<(ctx: TrainerContext, event: OptimizerStepEvent) => void>;
+  /**
+   * Synchronous, still inside the tidy, after the optimizer applied the update. Returns nothing
+   * (typed `undefined`, so an `async` handler is a compile error).
+   */
+  readonly afterOptimizerStep?: ObjectHook<(ctx: TrainerContext, event: OptimizerStepEvent) => undefined>;
 }
 
 export type StepTransformName = keyof StepTransforms;

@@ -29,6 +29,13 @@ import { FitLoop, type FitResult } from './loop/fit-loop.js';
 import type { StepDeps } from './loop/step.js';
 import { type LossSpec, type ResolvedLoss, resolveLoss } from './losses.js';
 import { type ResolvedMetric, resolveMetrics } from './metrics.js';
+import {
+  checkEvaluateOptionKeys,
+  checkFitOptionKeys,
+  checkTrainerOptionKeys,
+  compiledDefaults,
+  splitForValidation,
+} from './model-fit-compat.js';
 import type { ParamMatcher, TensorloopOptimizer } from './optim/types.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
 import {
@@ -42,8 +49,8 @@ import {
   type TrainerLoadOptions,
   type TrainerOptions,
 } from './options.js';
-import { orderPlugins } from './ordering.js';
 import type { EpochRecord, HookEvents, HyperparamAccess, Logs, Plugin, TrainerContext } from './plugin.js';
+import { PluginList } from './plugin-list.js';
 import { SeededRandom } from './rng.js';
 import { Clock, type Time } from './time.js';
 import { preflight } from './validate.js';
@@ -61,9 +68,8 @@ export type { EvaluateOptions, FitOptions, TrainerLoadOptions, TrainerOptions } 
  */
 export class Trainer {
   readonly model: tf.LayersModel;
-  readonly optimizer: AnyOptimizer;
-  /** Plugins in resolved order. */
-  readonly plugins: readonly Plugin[];
+  private currentOptimizer: AnyOptimizer;
+  private readonly pluginList: PluginList;
   private readonly lossSpec: LossSpec;
   private readonly loss: ResolvedLoss;
   private readonly metrics: readonly ResolvedMetric[];
@@ -77,7 +83,7 @@ export class Trainer {
   private readonly allHistory: EpochRecord[] = [];
   private readonly contexts = new Map<string, TrainerContext>();
   private readonly store = new HyperparamStore();
-  private readonly bridge: OptimizerHparamBridge;
+  private bridge: OptimizerHparamBridge;
   private busy: 'fit' | 'evaluate' | undefined;
   /** Reset stateful RNN layers at each epoch start and before validation/evaluation (fastai's ModelResetter). */
   private readonly statefulReset: boolean;
@@ -85,18 +91,36 @@ export class Trainer {
   private pendingResume: FitCheckpoint | undefined;
 
   constructor(options: TrainerOptions) {
-    const model = checkModel(options.model);
+    if (typeof options === 'object' && options !== null) checkTrainerOptionKeys(options);
+    const model = checkModel(options?.model);
     registerFileSystemRouter(); // file:// for pure @tensorflow/tfjs in Node (no-op elsewhere)
     this.model = model;
-    const optimizer = checkOptimizer(options.optimizer);
-    this.optimizer = optimizer;
-    this.lossSpec = options.loss;
-    this.loss = resolveLoss(options.loss, { hparams: this.store, time: this.clock.time });
-    this.metrics = resolveMetrics(options.metrics, options.loss);
+    // A compiled model brings its loss, optimizer and metrics, as model.fit would use them.
+    const compiled = compiledDefaults(model);
+    const optimizer = checkOptimizer(options.optimizer ?? compiled.optimizer);
+    this.currentOptimizer = optimizer;
+    const lossSpec = options.loss ?? compiled.loss;
+    if (lossSpec === undefined) {
+      throw new TensorloopError(
+        'TL_LOSS_UNKNOWN',
+        "options.loss is required (a loss name such as 'categoricalCrossentropy' or (yTrue, yPred) => tensor), unless the model was compile()d with one.",
+      );
+    }
+    this.lossSpec = lossSpec;
+    this.loss = resolveLoss(lossSpec, { hparams: this.store, time: this.clock.time });
+    this.metrics = resolveMetrics(options.metrics ?? compiled.metrics, lossSpec);
     this.rng = new SeededRandom(options.seed ?? 0);
     const checked = checkTrainerOptions(options);
     this.logHub = new LogHub(options.log ?? 'console', () => this.clock.time);
-    this.plugins = orderPlugins(options.plugins ?? []);
+    const overridden = (['loss', 'optimizer', 'metrics'] as const).filter(
+      (k) => options[k] !== undefined && compiled[k] !== undefined,
+    );
+    if (overridden.length > 0) {
+      this.logger.info(
+        `the model was compiled with its own ${overridden.join(', ')}; the Trainer's options are used instead.`,
+      );
+    }
+    this.pluginList = new PluginList(options.plugins ?? [], this.store);
     this.weights = collectTrainableWeights(model);
     makeFrozenBatchNormInfer(model, this.weights);
     if (isTensorloopOptimizer(optimizer)) optimizer.bind(this.weights);
@@ -107,11 +131,14 @@ export class Trainer {
       (name) => this.contextFor(name),
       () => this.clock.time,
     );
+    const trainer = this;
     this.stepDeps = {
       model,
       loss: this.loss,
       metrics: this.metrics,
-      optimizer,
+      get optimizer() {
+        return trainer.currentOptimizer;
+      },
       weights: this.weights,
       hooks: this.hooks,
       clip: checked.clip,
@@ -126,7 +153,9 @@ export class Trainer {
       logger: this.logger,
       smoothing: checked.smoothing,
       accumulateBatches: checked.accumulateBatches,
-      needsBatchLogs: this.plugins.some((p) => p.needsBatchLogs === true),
+      get needsBatchLogs() {
+        return trainer.plugins.some((p) => p.needsBatchLogs === true);
+      },
       logEvery: checked.logEvery,
       seed: options.seed ?? 0,
       hyperparamLogs: () => this.bridge.lrLogs(),
@@ -154,6 +183,16 @@ export class Trainer {
         });
       }
     }
+  }
+
+  /** The optimizer the next step uses (see `setOptimizer`). */
+  get optimizer(): AnyOptimizer {
+    return this.currentOptimizer;
+  }
+
+  /** Plugins in resolved order (those added with `addPlugins` included). */
+  get plugins(): readonly Plugin[] {
+    return this.pluginList.ordered;
   }
 
   /** Live time counters. */
@@ -232,6 +271,63 @@ export class Trainer {
     this.clock.enterStage(stage);
   }
 
+  /**
+   * Add plugins between fits (a multi-stage driver's stage plugins): they are ordered with the
+   * others, their hyperparameter writers declared, their state checkpointed while they are added.
+   * Returns the function that removes them again (between fits), which also forgets the
+   * hyperparameter values they wrote.
+   */
+  addPlugins(plugins: readonly Plugin[]): () => void {
+    this.requireBetweenFits('addPlugins()');
+    const remove = this.pluginList.add(plugins);
+    try {
+      this.hooks.setPlugins(this.plugins);
+    } catch (error) {
+      remove(); // a hook that is not a function: nothing changes
+      throw error;
+    }
+    return () => {
+      this.requireBetweenFits('removing added plugins');
+      remove();
+      this.hooks.setPlugins(this.plugins);
+    };
+  }
+
+  /**
+   * Train with another optimizer from the next fit on (a stage's own optimizer). Its hyperparameters
+   * become the store's base values (values plugins or you set keep winning). Returns the previous
+   * optimizer, which the caller still owns (dispose it when done).
+   */
+  setOptimizer(optimizer: AnyOptimizer): AnyOptimizer {
+    this.requireBetweenFits('setOptimizer()');
+    const next = checkOptimizer(optimizer);
+    const previous = this.currentOptimizer;
+    if (next === previous) return previous;
+    if (isTensorloopOptimizer(next)) next.bind(this.weights);
+    this.bridge = new OptimizerHparamBridge(this.store, next, true);
+    this.currentOptimizer = next;
+    return previous;
+  }
+
+  /**
+   * Apply a checkpoint now, between fits (weights, optimizer state, time, RNG, hyperparameters,
+   * frozen set, history, plugin state); the next `fit()` continues the fit it was taken in, if any.
+   * `fit(data, { resumeFrom })` does both in one call.
+   */
+  async loadCheckpoint(dir: string): Promise<void> {
+    this.requireBetweenFits('loadCheckpoint()');
+    this.pendingResume = await this.restoreFrom(dir);
+  }
+
+  private requireBetweenFits(what: string): void {
+    if (this.busy) {
+      throw new TensorloopError(
+        'TL_FIT_CONCURRENT',
+        `${what} was called while ${this.busy}() is running; call it between fits.`,
+      );
+    }
+  }
+
   /** The context a plugin's hooks receive (one per plugin, so its logger is prefixed). */
   contextFor(self: string): TrainerContext {
     let ctx = this.contexts.get(self);
@@ -250,7 +346,9 @@ export class Trainer {
         return trainer.clock.time;
       },
       model: this.model,
-      optimizer: this.optimizer,
+      get optimizer() {
+        return trainer.currentOptimizer;
+      },
       get plan() {
         return trainer.loop.plan;
       },
@@ -258,7 +356,9 @@ export class Trainer {
       get stopReason() {
         return trainer.loop.stopReason;
       },
-      plugins: this.plugins,
+      get plugins() {
+        return trainer.plugins;
+      },
       store: this.store,
       metricDirections: new Map(
         this.metrics.flatMap((m) => (m.direction ? [[m.name, m.direction] as const] : [])),
@@ -274,16 +374,17 @@ export class Trainer {
 
   /** Train. Time continues from earlier fits on this trainer. */
   async fit(data: DataInput, options: FitOptions): Promise<FitResult> {
+    if (typeof options === 'object' && options !== null) checkFitOptionKeys(options);
     const opts = checkFitOptions(options);
     this.enter('fit');
     let source: DataSource | undefined;
     let validation: DataSource | undefined;
+    let split: ReturnType<typeof splitForValidation>;
     try {
-      source = toDataSource(data, 'Training data');
-      validation =
-        options.validationData === undefined
-          ? undefined
-          : toDataSource(options.validationData, 'validationData');
+      split = splitForValidation(data, options.validationSplit, options.validationData !== undefined);
+      source = toDataSource(split?.train ?? data, 'Training data');
+      const validationData = split?.validation ?? options.validationData;
+      validation = validationData === undefined ? undefined : toDataSource(validationData, 'validationData');
       await preflight(this.model, this.lossSpec, source, 'training data', opts.checkData);
       if (validation)
         await preflight(this.model, this.lossSpec, validation, 'validationData', opts.checkData);
@@ -310,12 +411,14 @@ export class Trainer {
     } finally {
       source?.dispose();
       validation?.dispose();
+      if (split) tf.dispose([split.train.x, split.train.y, split.validation.x, split.validation.y].flat());
       this.busy = undefined;
     }
   }
 
   /** Loss and metrics over data, in inference mode: `{ loss, accuracy, ... }`. */
   async evaluate(data: DataInput, options: EvaluateOptions = {}): Promise<Logs> {
+    checkEvaluateOptionKeys(options);
     const batchSize = requireInteger('batchSize', options.batchSize ?? 32, 1);
     this.enter('evaluate');
     let source: DataSource | undefined;

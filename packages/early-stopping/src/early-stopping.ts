@@ -132,7 +132,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
     // A cut-short epoch has no validation logs and averages over part of the data: not comparable.
     if (event.partial) return undefined;
     const m = mode ?? decideMode();
-    const value = readMonitor(event.logs, o.monitor, o.name);
+    const value = readMonitor(event.logs, o.monitor, o.name, ctx.logger);
     origin ??= event.epoch;
     const watched = event.epoch - origin;
     if (o.checkFinite && !Number.isFinite(value)) {

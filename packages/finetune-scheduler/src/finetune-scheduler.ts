@@ -259,8 +259,15 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
   }
 
   function writeResolved(ctx: TrainerContext): void {
-    const file = writeYaml(ctx, formatSchedule(phases!));
-    if (file !== undefined) ctx.logger.debug(`wrote the resolved schedule to ${file}`);
+    try {
+      const file = writeYaml(ctx, formatSchedule(phases!));
+      if (file !== undefined) ctx.logger.debug(`wrote the resolved schedule to ${file}`);
+    } catch (cause) {
+      // A record for reproducibility: not worth failing the run over.
+      ctx.logger.warn(
+        `could not write the resolved schedule: ${(cause as Error).message}. Set logDir (or false).`,
+      );
+    }
   }
 
   function announceFinal(ctx: TrainerContext): void {

@@ -34,7 +34,7 @@ describe('csvLogger: Keras CSVLogger semantics', () => {
     const { trainer } = smallTrainer([csvLogger({ path })]);
     const { history } = await trainer.fit(data.train, { epochs: 3, batchSize: 8, validationData: data.val });
     const [header, ...rows] = rowsOf(await readText(path));
-    expect(header).toEqual(['epoch', 'accuracy', 'loss', 'smooth_loss', 'val_accuracy', 'val_loss']);
+    expect(header).toEqual(['epoch', 'accuracy', 'loss', 'lr', 'smooth_loss', 'val_accuracy', 'val_loss']);
     expect(rows).toHaveLength(3);
     rows.forEach((row, i) => {
       expect(Number(row[0])).toBe(history[i]!.epoch);
@@ -53,21 +53,12 @@ describe('csvLogger: Keras CSVLogger semantics', () => {
     );
     await trainer.fit(data.train, { epochs: 3, batchSize: 8 });
     const [header, ...rows] = rowsOf(await readText(path));
-    expect(header).toEqual([
-      'epoch',
-      'accuracy',
-      'f1',
-      'loss',
-      'lr/default',
-      'lr/head',
-      'smooth_loss',
-      'extra',
-    ]);
+    expect(header).toEqual(['epoch', 'accuracy', 'f1', 'loss', 'lr', 'lr/head', 'smooth_loss', 'extra']);
     const col = (name: string) => header!.indexOf(name);
     expect(rows.map((r) => r[col('f1')])).toEqual(['0.5', 'NA', '0.7']);
     expect(rows.map((r) => r[col('extra')])).toEqual(['NA', '2', '3']);
     expect(rows.map((r) => Number(r[col('lr/head')]))).toEqual([0.01, 0.01, 0.01]);
-    expect(rows.map((r) => Number(r[col('lr/default')]))).toEqual([0.1, 0.1, 0.1]);
+    expect(rows.map((r) => Number(r[col('lr')]))).toEqual([0.1, 0.1, 0.1]);
     expect(warnings(entries, '@tensorloop/loggers:csv')).toEqual([
       expect.stringMatching(
         /^epoch 1 has a new key "extra": added a column to .*training\.csv \(earlier rows get NA\)/,
@@ -101,9 +92,9 @@ describe('csvLogger: Keras CSVLogger semantics', () => {
     ]);
     await trainer.fit(data.train, { epochs: 2, batchSize: 8 });
     const lines = (await readText(path)).trimEnd().split('\n');
-    expect(lines[0]).toBe('epoch;accuracy;loss;"odd;key";smooth_loss');
-    expect(parseRow(lines[1]!, ';')[3]).toBe('nan');
-    expect(parseRow(lines[2]!, ';')[3]).toBe('inf');
+    expect(lines[0]).toBe('epoch;accuracy;loss;lr;"odd;key";smooth_loss');
+    expect(parseRow(lines[1]!, ';')[4]).toBe('nan');
+    expect(parseRow(lines[2]!, ';')[4]).toBe('inf');
   });
 
   test('a file it cannot write warns once, training goes on, and the checkpoint is written', async () => {

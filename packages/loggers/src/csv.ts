@@ -164,7 +164,7 @@ export function csvLogger(options: CsvLoggerOptions): Plugin<'@tensorloop/logger
   };
 
   const onEpoch = async (ctx: TrainerContext, e: LoggerEpoch) => {
-    const values: Record<string, number> = { ...e.logs, ...e.hparams };
+    const values: Record<string, number> = { ...e.hparams, ...e.logs }; // the logs' `lr` wins
     delete values.epoch;
     const keys = Object.keys(values);
     let text = '';

@@ -12,7 +12,9 @@ import {
   type TrainerContext,
 } from '@tensorloop/core';
 import { DEFAULT_HPARAMS, type HparamSelection, readHparams } from './hparams.js';
-import { parseLoggerState } from './logger-state.js';
+import { type LoggerState, parseLoggerState } from './logger-state.js';
+
+export type { LoggerState } from './logger-state.js';
 
 /** One epoch, as a logger receives it. */
 export interface LoggerEpoch {
@@ -134,16 +136,6 @@ export interface LoggerApi {
   readonly lastEpoch: number | undefined;
   readonly lastStep: number | undefined;
 }
-
-/** The checkpointed state of a logger: what it had recorded, and its own `state()`. */
-export type LoggerState<S extends JsonValue = JsonValue> = {
-  readonly format: 'tensorloop-logger@1';
-  readonly epoch: number | null;
-  readonly step: number | null;
-  /** Epochs seen but not recorded (the logger had failed), with their steps: replayed on resume. */
-  readonly missed: [epoch: number, step: number][];
-  readonly sink: S | null;
-};
 
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 

@@ -7,8 +7,8 @@ export type HparamSelection = readonly string[] | 'all' | false;
 export const DEFAULT_HPARAMS: readonly string[] = ['lr', 'momentum', 'beta1'];
 
 /**
- * Current values of the selected hyperparameters, flattened: `lr` when the optimizer has one param
- * group (or the value has no groups), `lr/<group>` for each group otherwise. Names the store does
+ * Current values of the selected hyperparameters, flattened as core names `lr` in the epoch logs:
+ * `lr` for the default group (or the only group, or a value without groups), `lr/<group>` for the others. Names the store does
  * not hold are skipped (a tfjs optimizer has only `lr`).
  */
 export function readHparams(store: HyperparamAccess, selection: HparamSelection): Record<string, number> {
@@ -20,7 +20,9 @@ export function readHparams(store: HyperparamAccess, selection: HparamSelection)
     const groups = store.groups(name);
     if (groups.length === 0) out[name] = store.get(name);
     else if (groups.length === 1) out[name] = store.get(name, { group: groups[0]! });
-    else for (const group of groups) out[`${name}/${group}`] = store.get(name, { group });
+    else
+      for (const group of groups)
+        out[group === 'default' ? name : `${name}/${group}`] = store.get(name, { group });
   }
   return out;
 }

@@ -100,7 +100,8 @@ export function jsonLines(options: JsonLinesOptions): Plugin<'@tensorloop/logger
   const onEpoch = async (_ctx: TrainerContext, e: LoggerEpoch) => {
     const line: Record<string, number | string | null> = { epoch: e.epoch, step: e.step ?? null };
     for (const [key, value] of Object.entries(e.logs)) line[key] = finiteOrNull(value);
-    for (const [key, value] of Object.entries(e.hparams)) line[key] = finiteOrNull(value);
+    for (const [key, value] of Object.entries(e.hparams))
+      if (!(key in e.logs)) line[key] = finiteOrNull(value); // the logs' `lr` wins
     if (timestamps) line.time = new Date().toISOString();
     await file!.append(`${JSON.stringify(line)}\n`);
     rows += 1;

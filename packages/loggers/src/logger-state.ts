@@ -1,5 +1,14 @@
 import type { JsonValue } from '@tensorloop/core';
-import type { LoggerState } from './define-logger.js';
+
+/** The checkpointed state of a logger: what it had recorded, and its own `state()`. */
+export type LoggerState<S extends JsonValue = JsonValue> = {
+  readonly format: 'tensorloop-logger@1';
+  readonly epoch: number | null;
+  readonly step: number | null;
+  /** Epochs seen but not recorded (the logger had failed), with their steps: replayed on resume. */
+  readonly missed: [epoch: number, step: number][];
+  readonly sink: S | null;
+};
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -103,8 +103,8 @@ describe('tensorBoard', () => {
       f32(0.02),
       f32(0.02),
     ]);
-    expect(valuesOf(train, 'epoch_lr/default').map((x) => x.step)).toEqual([0, 1, 2, 3]);
-    expect(valuesOf(train, 'epoch_momentum/default')[0]?.v.simpleValue).toBe(f32(0.9));
+    expect(valuesOf(train, 'epoch_lr').map((x) => x.step)).toEqual([0, 1, 2, 3]);
+    expect(valuesOf(train, 'epoch_momentum')[0]?.v.simpleValue).toBe(f32(0.9));
 
     const batchLoss = valuesOf(train, 'batch_loss');
     expect(batchLoss.map((x) => x.step)).toEqual([3, 6, 9, 12, 15, 18, 21, 24]);

@@ -219,8 +219,13 @@ export function tensorBoard(options: TensorBoardOptions): Plugin<'@tensorloop/lo
     return values;
   };
 
+  const notIn = (values: Readonly<Record<string, number>>, logs: Readonly<Record<string, number>>) =>
+    Object.fromEntries(Object.entries(values).filter(([k]) => !(k in logs)));
+
   const onEpoch = async (ctx: TrainerContext, e: LoggerEpoch) => {
-    const train = [...prefixed('epoch_', e.train), ...prefixed('epoch_', e.hparams)];
+    // The epoch logs already carry `lr` (as the last step used it): a store value of the same name
+    // is not written as a second point of the same tag.
+    const train = [...prefixed('epoch_', e.train), ...prefixed('epoch_', notIn(e.hparams, e.train))];
     if (o.histograms && !e.replayed && e.epoch % o.histograms.every === 0)
       train.push(...(await histogramValues(ctx)));
     await write('train', e.epoch, train);

@@ -271,7 +271,7 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
     },
     onEpochEnd(ctx, e) {
       if (e.partial) return;
-      const value = readMonitor(e.logs, monitor, name);
+      const value = readMonitor(e.logs, monitor, name, ctx.logger);
       const m = mode ?? resolveMonitorMode(monitor, requestedMode, name);
       if (counting === 'keras') decideKeras(ctx, e.epoch, value, m);
       else decidePytorch(ctx, e.epoch, value, m);

@@ -131,7 +131,7 @@ export function checkpoint(options: CheckpointOptions): Plugin<typeof CHECKPOINT
     async onEpochEnd(ctx, event) {
       if (everyEpochs === undefined || (event.fitEpoch + 1) % everyEpochs !== 0 || event.partial) return;
       if (monitor && keepBest > 0) {
-        const score = readMonitor(event.logs, monitor, name);
+        const score = readMonitor(event.logs, monitor, name, ctx.logger);
         const worst = best[best.length - 1];
         if (
           Number.isFinite(score) &&

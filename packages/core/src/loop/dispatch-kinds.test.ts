@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { CORE_EVENT_NAMES, definePlugin, HOOK_KINDS } from '../plugin.js';
+import { skipBatch, stop } from '../signals.js';
 import { classificationData, tinyClassifier } from '../test-helpers.js';
 import { Trainer } from '../trainer.js';
 
@@ -55,7 +56,7 @@ describe('HOOK_KINDS: one table for every core hook', () => {
     ]);
   });
 
-  test('notify: afterOptimizerStep runs after every optimizer step; what it returns is ignored', async () => {
+  test('notify: afterOptimizerStep runs after every optimizer step, including the flush of an accumulation window', async () => {
     let calls = 0;
     const t = new Trainer({
       model: tinyClassifier(),
@@ -64,10 +65,10 @@ describe('HOOK_KINDS: one table for every core hook', () => {
       plugins: [
         definePlugin({
           name: 'counter',
-          afterOptimizerStep: (() => {
+          afterOptimizerStep: () => {
             calls += 1;
-            return 'ignored';
-          }) as never,
+            return undefined;
+          },
         }),
       ],
       accumulateBatches: 2,
@@ -77,5 +78,59 @@ describe('HOOK_KINDS: one table for every core hook', () => {
     await t.fit(classificationData(50), { epochs: 1, batchSize: 10, shuffle: false });
     expect(calls).toBe(3);
     expect(t.time.step).toBe(3);
+  });
+
+  test('step hooks that return a signal, a Promise or the wrong kind of value are refused, naming plugin and hook', async () => {
+    const cases: [string, Record<string, unknown>, string, RegExp][] = [
+      [
+        'signal-after',
+        { afterOptimizerStep: () => stop('no') },
+        'TL_SIGNAL_INVALID',
+        /\[bad\] step hook "afterOptimizerStep" returned stop/,
+      ],
+      [
+        'async-after',
+        { afterOptimizerStep: async () => {} },
+        'TL_PLUGIN_INVALID',
+        /"afterOptimizerStep" returned a Promise/,
+      ],
+      [
+        'signal-grads',
+        { transformGradients: () => skipBatch('no') },
+        'TL_SIGNAL_INVALID',
+        /"transformGradients" returned skipBatch/,
+      ],
+      [
+        'array-grads',
+        { transformGradients: (_c: unknown, g: Map<string, tf.Tensor>) => [...g.values()] },
+        'TL_PLUGIN_INVALID',
+        /"transformGradients" returned .*gradient map/,
+      ],
+      [
+        'undefined-loss',
+        { transformLoss: () => undefined },
+        'TL_PLUGIN_INVALID',
+        /"transformLoss" returned undefined; it must synchronously return the loss scalar/,
+      ],
+    ];
+    for (const [label, hooks, code, message] of cases) {
+      const t = new Trainer({
+        model: tinyClassifier(),
+        loss: 'categoricalCrossentropy',
+        optimizer: tf.train.sgd(0.1),
+        plugins: [definePlugin({ name: 'bad', ...hooks } as never)],
+        log: 'silent',
+      });
+      const error = (await t
+        .fit(classificationData(10), { epochs: 1, batchSize: 10 })
+        .catch((e: unknown) => e)) as {
+        code: string;
+        plugin: string;
+        hook: string;
+        message: string;
+      };
+      expect([label, error.code, error.plugin]).toEqual([label, code, 'bad']);
+      expect(error.message).toMatch(message);
+    }
   });
 });

@@ -2,7 +2,7 @@
 // a multiplicative lr decay written through the hyperparameter store, gradient clipping,
 // accumulation over 2 micro-batches, and a plugin that stops the fit by its own counter.
 import { adamw, definePlugin, stop, Trainer } from '@tensorloop/core';
-import type { ContractScenario } from '../contract/scenario.js';
+import type { ContractScenario } from '@tensorloop/testkit';
 import { decisionLog, mnistMlp, mnistSplit } from './common.js';
 
 const scenario: ContractScenario = {

@@ -3,7 +3,7 @@
 // counter (core's seeded step), so the resumed run draws what the uninterrupted one drew.
 import * as tf from '@tensorflow/tfjs';
 import { Trainer } from '@tensorloop/core';
-import type { ContractScenario } from '../contract/scenario.js';
+import type { ContractScenario } from '@tensorloop/testkit';
 import { mnistSplit } from './common.js';
 
 const scenario: ContractScenario = {

@@ -2,7 +2,7 @@
 // a plugin that freezes and unfreezes BatchNorm by epoch (phase transitions, in its state).
 import * as tf from '@tensorflow/tfjs';
 import { definePlugin, Trainer } from '@tensorloop/core';
-import type { ContractScenario } from '../contract/scenario.js';
+import type { ContractScenario } from '@tensorloop/testkit';
 import { decisionLog, mnistMlp, mnistSplit } from './common.js';
 
 const scenario: ContractScenario = {

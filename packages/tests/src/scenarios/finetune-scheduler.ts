@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
 import { adam, definePlugin, type TensorloopOptimizer, Trainer } from '@tensorloop/core';
 import { finetuneScheduler } from '@tensorloop/finetune-scheduler';
 import { classificationData } from '@tensorloop/test-fixtures';
-import type { ContractScenario } from '../contract/scenario.js';
+import type { ContractScenario } from '@tensorloop/testkit';
 import { decisionLog } from './common.js';
 
 const FTS = '@tensorloop/finetune-scheduler';

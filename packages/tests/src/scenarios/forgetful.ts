@@ -1,7 +1,7 @@
 // A plugin that forgets its counter on resume (no state()): the contract must catch it.
 import * as tf from '@tensorflow/tfjs';
 import { definePlugin, stop, Trainer } from '@tensorloop/core';
-import type { ContractScenario } from '../contract/scenario.js';
+import type { ContractScenario } from '@tensorloop/testkit';
 import { decisionLog, mnistMlp, mnistSplit } from './common.js';
 
 const scenario: ContractScenario = {

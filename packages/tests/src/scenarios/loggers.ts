@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { adam, definePlugin, Trainer } from '@tensorloop/core';
 import { csvLogger, jsonLines, tensorBoard } from '@tensorloop/loggers';
-import type { ContractScenario } from '../contract/scenario.js';
+import type { ContractScenario } from '@tensorloop/testkit';
 import { decisionLog, mnistMlp, mnistSplit } from './common.js';
 
 // The harness runs `child.js <scenario> <mode> <checkpoint dir> <out> ...`: the interrupted and the

@@ -1,1 +1,0 @@
-export { mnistTensors } from '@tensorloop/test-fixtures';
