@@ -188,6 +188,8 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
     for (let k = 0; k <= s.depth; k++) {
       const now = new Set(phase(k).params);
       const then = s.phases[k]!;
+      // Empty: saved before a fit resolved the schedule (a resolved phase is never empty).
+      if (then.length === 0) continue;
       if (then.length !== now.size || then.some((n) => !now.has(n))) {
         fail(
           'TL_CHECKPOINT_INVALID',
@@ -381,6 +383,12 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
     if (event.partial || phases === undefined) return undefined;
     if (o.epochTransitionsOnly) {
       if (o.restoreBest) {
+        if (typeof event.logs[o.monitor] !== 'number') {
+          fail(
+            'TL_MONITOR_UNKNOWN',
+            `restoreBest tracks the best weights by "${o.monitor}", which is not in the epoch logs (${Object.keys(event.logs).join(', ')}). With epochTransitionsOnly nothing else needs it: pass validationData (or earlyStopping.monitor), or set restoreBest: false.`,
+          );
+        }
         const value = readMonitor(event.logs, o.monitor, PLUGIN_NAME);
         if (es.observe(value, event.epoch, mode!)) takeSnapshot(ctx, event.epoch);
       }
@@ -466,7 +474,8 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
         const reason = shouldTransition({
           depth,
           maxDepth,
-          epoch: ctx.time.epoch,
+          // The stage's epochs: a fine-tuning stage of a multi-stage run counts from its own start.
+          epoch: ctx.time.stageEpoch,
           maxTransitionEpoch: phase(depth).maxTransitionEpoch,
           phaseComplete: es.phaseComplete,
           epochTransitionsOnly: o.epochTransitionsOnly,
@@ -500,7 +509,11 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
       restores,
       transitions: [...transitions],
       lrSchedule: lrSchedule === undefined ? null : { ...lrSchedule, bases: { ...lrSchedule.bases } },
-      phases: phases === undefined ? [[]] : phases.slice(0, depth + 1).map((p) => [...p.params]),
+      // Before a fit start resolved the schedule, what a loaded state said (or nothing yet).
+      phases:
+        phases === undefined
+          ? (saved?.phases.map((p) => [...p]) ?? [[]])
+          : phases.slice(0, depth + 1).map((p) => [...p.params]),
     }),
     stateTensors: () => snapshot?.tensorMap() ?? {},
     parseState: (raw) => parseState(raw),
@@ -512,6 +525,8 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
         );
       }
       depth = s.depth;
+      // An implicit schedule's depth is known at fit start (and checked against this there).
+      if (explicit === undefined && phases === undefined) maxDepth = s.maxDepth;
       es.phaseComplete = s.phaseComplete;
       es.wait = s.wait;
       es.best = s.best ?? undefined;

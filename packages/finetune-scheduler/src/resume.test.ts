@@ -250,6 +250,17 @@ describe('resume at every depth', () => {
     tf.dispose([d.x, d.y]);
   });
 
+  test('a checkpoint saved before any fit (an implicit schedule not resolved yet) resumes', async () => {
+    const dir = tempDir();
+    const d = data();
+    const implicit = () => makeTrainer([], { schedule: undefined as never });
+    await implicit().save(dir);
+    const resumed = implicit();
+    await resumed.fit(d, { epochs: 1, batchSize: 8, resumeFrom: dir });
+    expect(view(resumed)).toMatchObject({ depth: 0, trainable: ['out/kernel', 'out/bias'] });
+    tf.dispose([d.x, d.y]);
+  });
+
   test('parseState refuses a malformed state, naming the field', () => {
     const good = {
       format: 1,
@@ -278,6 +289,9 @@ describe('resume at every depth', () => {
         transitions: [{ depth: 1, epoch: 1, reason: 'bored', restoredBestEpoch: null }],
       }),
     ).toThrow('state.transitions[0].reason');
-    expect(() => parseState({ ...good, maxDepth: 0 })).toThrow('state.maxDepth must be an integer ≥ 1');
+    expect(() => parseState({ ...good, maxDepth: 0 })).toThrow(
+      'state.maxDepth must be -1 or an integer ≥ depth (1)',
+    );
+    expect(parseState({ ...good, depth: 0, maxDepth: -1, phases: [[]] }).maxDepth).toBe(-1);
   });
 });

@@ -167,7 +167,7 @@ function parseMaxTransitionEpoch(value: unknown, depth: number): number {
   if (value === undefined || value === null) return -1;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < -1) {
     invalidSchedule(
-      `phase ${depth}: maxTransitionEpoch must be an integer ≥ 0 (the global epoch at whose start the next phase begins) or -1 (early stopping only); got ${JSON.stringify(value)}.`,
+      `phase ${depth}: maxTransitionEpoch must be an integer ≥ 0 (the epoch, of the stage in a multi-stage run, at whose start the next phase begins) or -1 (early stopping only); got ${JSON.stringify(value)}.`,
     );
   }
   return value;

@@ -59,7 +59,11 @@ export interface NewOptimizerSpec {
 export interface PhaseSpec {
   /** Weight names or regexes matched from the start of the name (`^out/`), expanded in model weight order. */
   readonly params: readonly string[];
-  /** Global epoch at whose start the next phase begins, unless early stopping ends this one first. -1: early stopping only. */
+  /**
+   * Epoch at whose start the next phase begins, unless early stopping ends this one first (an
+   * absolute epoch of the stage: `time.stageEpoch`, the global epoch outside a multi-stage run).
+   * -1: early stopping only.
+   */
   readonly maxTransitionEpoch?: number;
   /** lr of the param group this phase adds. Default: the `baseMaxLr` option. Ignored (with a warning) in phase 0. */
   readonly lr?: number | string;

@@ -56,10 +56,15 @@ export function parseState(saved: unknown): FinetuneSchedulerState {
       phasesRaw,
     );
   }
+  // -1: an implicit schedule not resolved yet (saved before any fit).
+  const maxDepth = s.integer('maxDepth', { min: -1 });
+  if (maxDepth >= 0 && maxDepth < depth) {
+    throw StateReader.invalid(PLUGIN_NAME, 'state.maxDepth', `-1 or an integer ≥ depth (${depth})`, maxDepth);
+  }
   return {
     format: 1,
     depth,
-    maxDepth: s.integer('maxDepth', { min: depth }),
+    maxDepth,
     monitor: s.string('monitor'),
     mode,
     phaseComplete: s.boolean('phaseComplete'),

@@ -206,6 +206,12 @@ describe('epoch transitions only (FTS test_fts_epoch_trans_only, 6 epochs)', () 
     );
   });
 
+  test('restoreBest still needs the monitor, and says how to do without it', async () => {
+    await expect(runScripted({}, { schedule: ETO, epochTransitionsOnly: true }, 2)).rejects.toThrow(
+      'pass validationData (or earlyStopping.monitor), or set restoreBest: false',
+    );
+  });
+
   test('no validation data needed with restoreBest: false', async () => {
     const run = await runScripted({}, { schedule: ETO, epochTransitionsOnly: true, restoreBest: false }, 5);
     expect(depths(run)).toEqual([0, 0, 0, 1, 2]);

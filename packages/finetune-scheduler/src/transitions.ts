@@ -7,7 +7,7 @@ export interface TransitionInput {
   readonly depth: number;
   /** The last phase the run reaches. */
   readonly maxDepth: number;
-  /** The global epoch about to start. */
+  /** The epoch about to start, counted in the stage (`time.stageEpoch`: the global epoch outside a multi-stage run). */
   readonly epoch: number;
   /** The current phase's `maxTransitionEpoch` (-1: none). */
   readonly maxTransitionEpoch: number;
