@@ -61,15 +61,25 @@ export interface FinetuneSchedulerApi {
   readonly restores: number;
 }
 
-/** The `finetune:transition` event, fired after a phase's weights were thawed and its group added. */
+/**
+ * The `finetune:transition` event, fired after a phase's weights were thawed and its group added.
+ * `phase`, `message` and `unfrozen` are the fields `@tensorloop/progress` and `@tensorloop/report`
+ * read (a line in the progress output, a boundary on every plot).
+ */
 export interface FinetuneTransitionEvent {
   readonly depth: number;
+  /** The same as `depth`. */
+  readonly phase: number;
   readonly previousDepth: number;
   /** The global epoch about to train in the new phase. */
   readonly epoch: number;
   readonly reason: TransitionReason;
+  /** Why and what, in words: `phase 0 ran out of patience; 2 weights thawed (group phase1, lr 1e-5)`. */
+  readonly message: string;
+  /** The layers of the weights it thawed (`'dense, out'`): the label progress and report show. */
+  readonly name: string;
   /** The weights this phase thawed. */
-  readonly params: readonly string[];
+  readonly unfrozen: readonly string[];
   /** The param group it added and its lr. */
   readonly group: string;
   readonly lr: number;
@@ -340,16 +350,22 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
     if (lrSchedule !== undefined) writeScheduledLr(ctx);
     es.resetPhase();
     transitions.push({ depth, epoch: ctx.time.epoch, reason, restoredBestEpoch: restoredBestEpoch ?? null });
-    ctx.logger.info(
-      `Multi-phase fine-tuned training continuing at level ${depth} (${reason === 'earlyStopping' ? `phase ${previousDepth} ran out of patience` : `maxTransitionEpoch ${phase(previousDepth).maxTransitionEpoch} reached`}): ${next.params.length} weights thawed, group ${group} at lr ${fmt(lr)}${restoredBestEpoch === undefined ? '' : `, best weights of epoch ${restoredBestEpoch} restored first`}.`,
-    );
+    const why =
+      reason === 'earlyStopping'
+        ? `phase ${previousDepth} ran out of patience`
+        : `maxTransitionEpoch ${phase(previousDepth).maxTransitionEpoch} reached`;
+    const what = `${next.params.length} weights thawed, group ${group} at lr ${fmt(lr)}${restoredBestEpoch === undefined ? '' : `, best weights of epoch ${restoredBestEpoch} restored first`}`;
+    ctx.logger.info(`Multi-phase fine-tuned training continuing at level ${depth} (${why}): ${what}.`);
     if (finalPhase()) announceFinal(ctx);
     await ctx.emit('finetune:transition', {
       depth,
+      phase: depth,
       previousDepth,
       epoch: ctx.time.epoch,
       reason,
-      params: next.params,
+      message: `${why}; ${what}`,
+      name: layersOf(next.params),
+      unfrozen: next.params,
       group,
       lr,
       restoredBestEpoch,
@@ -544,6 +560,11 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
       saved = s;
     },
   });
+}
+
+/** The layers of weight names (`dense/kernel` → `dense`), once each, in order. */
+function layersOf(names: readonly string[]): string {
+  return [...new Set(names.map((n) => n.slice(0, Math.max(0, n.lastIndexOf('/')) || n.length)))].join(', ');
 }
 
 function setMatcher(names: readonly string[]): (name: string) => boolean {

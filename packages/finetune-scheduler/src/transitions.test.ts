@@ -373,20 +373,28 @@ describe('the finetune:transition event', () => {
     expect(events).toEqual([
       {
         depth: 1,
+        phase: 1,
         previousDepth: 0,
         epoch: 3,
         reason: 'maxTransitionEpoch',
-        params: ['l1/bias', 'l1/kernel'],
+        message:
+          'maxTransitionEpoch 3 reached; 2 weights thawed, group phase1 at lr 0.000001, best weights of epoch 2 restored first',
+        name: 'l1',
+        unfrozen: ['l1/bias', 'l1/kernel'],
         group: 'phase1',
         lr: 1e-6,
         restoredBestEpoch: 2,
       },
       {
         depth: 2,
+        phase: 2,
         previousDepth: 1,
         epoch: 5,
         reason: 'earlyStopping',
-        params: ['l0/kernel', 'l0/bias'],
+        message:
+          'phase 1 ran out of patience; 2 weights thawed, group phase2 at lr 0.00001, best weights of epoch 3 restored first',
+        name: 'l0',
+        unfrozen: ['l0/kernel', 'l0/bias'],
         group: 'phase2',
         lr: 1e-5,
         restoredBestEpoch: 3,
