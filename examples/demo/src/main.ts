@@ -58,10 +58,20 @@ if (check) {
   const problems: string[] = [];
   const accuracy = state.results['digits 0–4'] ?? 0;
   if (!(accuracy >= 0.97)) problems.push(`test accuracy on digits 0–4 is ${accuracy}, below 0.97`);
+  const forgetting = state.results['split-mnist forgetting'];
+  if (!(forgetting !== undefined && forgetting > 0.3))
+    problems.push(`naive finetuning on Split-MNIST should forget (> 30%); forgetting is ${forgetting}`);
   if (!existsSync(files.html)) problems.push('report.html was not written');
   else {
     const html = readFileSync(files.html, 'utf8');
-    for (const id of ['metric-loss', 'metric-accuracy', 'hparam-lr', 'hparam-beta1', 'lr-finder']) {
+    for (const id of [
+      'metric-loss',
+      'metric-accuracy',
+      'hparam-lr',
+      'hparam-beta1',
+      'lr-finder',
+      'accuracy-matrix',
+    ]) {
       if (!html.includes(`<figure id="${id}"`)) problems.push(`report.html has no ${id} plot`);
     }
   }

@@ -76,7 +76,10 @@ export function summaryLine(s: EpochSummary): string {
     formatDuration(s.ms),
     formatRate(s.samplesPerSecond),
   ];
-  const logs = formatLogs(s.logs);
+  // Core's epoch logs carry `lr` / `lr/<group>`: shown once, with the hyperparameters, not as a log value.
+  const logs = formatLogs(
+    Object.fromEntries(Object.entries(s.logs).filter(([k]) => k !== 'lr' && !k.startsWith('lr/'))),
+  );
   if (logs) parts.push(logs);
   for (const h of s.hparams) parts.push(`${h.label} ${formatHparamShort(h.value)}`);
   return parts.join(' · ');
