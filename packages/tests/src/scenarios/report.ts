@@ -3,20 +3,11 @@
 // of the fit (epoch logs to 6 digits, every hyperparameter point, every boundary, stop and plateau
 // event, the fit record), so a resumed run must end with the report an uninterrupted one writes.
 import { adam, definePlugin, Trainer } from '@tensorloop/core';
+import type {} from '@tensorloop/finetune-scheduler';
 import { oneCycle, reduceOnPlateau } from '@tensorloop/lr-schedules';
 import { type ReportHistory, report } from '@tensorloop/report';
 import type { ContractScenario } from '@tensorloop/testkit';
 import { mnistMlp, mnistSplit } from './common.js';
-
-declare module '@tensorloop/core' {
-  interface HookEvents {
-    'finetune:transition': {
-      readonly phase: number;
-      readonly name?: string;
-      readonly unfrozen?: readonly string[];
-    };
-  }
-}
 
 const round = (v: number) => Number(v.toPrecision(6));
 
@@ -49,10 +40,19 @@ const scenario: ContractScenario = {
       name: 'contract:phases',
       async onEpochStart(ctx) {
         if (ctx.time.epoch === 2)
+          // The event @tensorloop/finetune-scheduler declares and fires, announced here by hand.
           await ctx.emit('finetune:transition', {
+            depth: 1,
             phase: 1,
+            previousDepth: 0,
+            epoch: 2,
+            reason: 'maxTransitionEpoch',
+            message: '',
             name: 'all layers',
             unfrozen: ['hidden/kernel'],
+            group: 'phase1',
+            lr: 1e-3,
+            restoredBestEpoch: undefined,
           });
       },
       onFitEnd() {
