@@ -1,8 +1,9 @@
-// Plugins for the loop benchmarks: no-op plugins, and stand-ins for the standard set.
+// Plugins for the loop benchmarks: no-op plugins, and the standard set of first-party plugins.
 //
-// The standard set uses the real @tensorloop/early-stopping, oneCycle from @tensorloop/lr-schedules
-// and core's checkpoint(). TODO(bench): @tensorloop/progress and @tensorloop/report do not exist
-// yet; the stand-ins below do the work those packages are expected to do with the same hooks.
+// The standard set uses the real @tensorloop/early-stopping, oneCycle from @tensorloop/lr-schedules,
+// core's checkpoint(), and the real @tensorloop/progress (drawing its bar into a terminal that
+// discards what it gets) and @tensorloop/report (recording; the page is written on demand, a
+// once-per-run cost measured by progress-report.mjs).
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,24 @@ import * as tf from '@tensorflow/tfjs';
 import { checkpoint, definePlugin } from '@tensorloop/core';
 import { earlyStopping } from '@tensorloop/early-stopping';
 import { oneCycle } from '@tensorloop/lr-schedules';
+import { progress } from '@tensorloop/progress';
+import { report } from '@tensorloop/report';
+
+/** A terminal that swallows what is written: the bar's whole drawing path runs, nothing is shown. */
+export function nullTerminal() {
+  let bytes = 0;
+  return {
+    isTTY: true,
+    columns: 120,
+    write(text) {
+      bytes += text.length;
+      return true;
+    },
+    get bytes() {
+      return bytes;
+    },
+  };
+}
 
 /** `count` plugins whose onBatchStart, onBatchEnd and onEpochEnd do nothing. */
 export function noopPlugins(count) {
@@ -23,71 +42,22 @@ export function noopPlugins(count) {
   );
 }
 
-/** Progress bar: redraws at most every 100 ms (tqdm's default), reading the batch loss to show it. */
-function progressStandIn(sink) {
-  let last = 0;
-  let start = 0;
-  return definePlugin({
-    name: 'stand-in:progress',
-    onFitStart() {
-      start = performance.now();
-    },
-    async onBatchEnd(ctx, event) {
-      const now = performance.now();
-      if (now - last < 100) return undefined;
-      last = now;
-      const loss = event.loss ? (await event.loss.data())[0] : Number.NaN;
-      const f = ctx.time.fraction;
-      const eta = f > 0 ? ((now - start) * (1 - f)) / f / 1000 : 0;
-      sink(`epoch ${ctx.time.epoch} batch ${event.batch} loss ${loss.toFixed(4)} eta ${eta.toFixed(1)}s`);
-      return undefined;
-    },
-    onEpochEnd(ctx, { logs }) {
-      sink(
-        `epoch ${ctx.time.epoch} ${Object.entries(logs)
-          .map(([k, v]) => `${k} ${v?.toFixed(4)}`)
-          .join(' ')}`,
-      );
-    },
-  });
-}
-
-/** Report: collects epoch logs and renders a markdown table at the end of the fit. */
-function reportStandIn(sink) {
-  const rows = [];
-  return definePlugin({
-    name: 'stand-in:report',
-    onEpochEnd(_ctx, { epoch, logs }) {
-      rows.push({ epoch, ...logs });
-    },
-    onFitEnd() {
-      const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
-      sink([keys.join(' | '), ...rows.map((r) => keys.map((k) => r[k] ?? '').join(' | '))].join('\n'));
-      rows.length = 0;
-    },
-  });
-}
-
 /**
  * The "standard set" of issue 8: early stopping (restore best weights; it never triggers here, as a
  * stop would change how much work a repetition does), one-cycle lr, a checkpoint of the best epoch
- * (model, optimizer and trainer state, crash-safe), and stand-ins for progress and report.
+ * (model, optimizer and trainer state, crash-safe), progress (its bar, to a null terminal) and the
+ * report (recording every epoch, hyperparameter and message; `write: 'manual'`).
  * Call `dispose()` to remove the checkpoint folder.
  */
-export function standardStandIns() {
+export function standardSet() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tl-bench-ckpt-'));
-  const lines = [];
-  const sink = (line) => {
-    lines.push(line);
-    if (lines.length > 100) lines.splice(0, lines.length - 100);
-  };
   return {
     plugins: [
       earlyStopping({ monitor: 'loss', patience: 1_000_000, restoreBestWeights: true, verbose: false }),
       oneCycle({ maxLr: 1e-3 }),
       checkpoint({ dir, monitor: 'loss', keepBest: 1, keepLast: false }),
-      progressStandIn(sink),
-      reportStandIn(sink),
+      progress({ stream: nullTerminal() }),
+      report({ write: 'manual' }),
     ],
     dispose: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -1,5 +1,5 @@
 // Quickstart: a dense network on real MNIST digits, trained with @tensorloop/core.
-// Run: npx -y pnpm@10 demo   (or, from this folder after a build: node dist/main.js)
+// Run (from this folder, after a build): node dist/main.js   (the README's demo is examples/demo)
 import * as tf from '@tensorflow/tfjs';
 import { definePlugin, initBackend, Trainer } from '@tensorloop/core';
 import { loadMnist } from './mnist-data.js';

@@ -87,6 +87,39 @@ const convCases: ConvCase[] = [
       [0, 0],
     ],
   },
+  // im2col paths: channel runs that are not a multiple of 4, filter rows of ≥ 256 bytes (bulk
+  // copy), taps clipped by the left and right borders, and the CNN benchmark's two layers.
+  { name: '5 channels, 3x3 same', x: [2, 6, 7, 5], filter: [3, 3, 5, 3], strides: [1, 1], pad: 'same' },
+  { name: '64 channels, 3x3 same', x: [1, 5, 6, 64], filter: [3, 3, 64, 8], strides: [1, 1], pad: 'same' },
+  {
+    name: '7x7 stride 2 same, wide pad',
+    x: [1, 9, 10, 3],
+    filter: [7, 7, 3, 4],
+    strides: [2, 2],
+    pad: 'same',
+  },
+  { name: 'filter wider than input', x: [2, 4, 3, 2], filter: [3, 5, 2, 3], strides: [1, 1], pad: 'same' },
+  {
+    name: 'benchmark conv1 28x28x1→16',
+    x: [4, 28, 28, 1],
+    filter: [3, 3, 1, 16],
+    strides: [1, 1],
+    pad: 'same',
+  },
+  {
+    name: 'benchmark conv2 14x14x16→32',
+    x: [4, 14, 14, 16],
+    filter: [3, 3, 16, 32],
+    strides: [1, 1],
+    pad: 'same',
+  },
+  {
+    name: 'more outputs than columns',
+    x: [2, 6, 6, 2],
+    filter: [2, 2, 2, 12],
+    strides: [1, 1],
+    pad: 'valid',
+  },
   {
     name: 'NCHW 3x3 stride 2 same',
     x: [2, 8, 7, 3],

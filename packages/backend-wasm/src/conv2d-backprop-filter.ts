@@ -1,14 +1,15 @@
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
-import { type PadAttr, release, runWasmKernel, transpose, view, type WasmBackend } from './kernel-utils.js';
+import { type PadAttr, release, runWasmKernel, view, type WasmBackend } from './kernel-utils.js';
 import { isChannelsFirst, toChannelsLast } from './layout.js';
 import { extractPatches, type WindowAttrs } from './patches.js';
 import { transposeMatrices } from './transpose-matrices.js';
 
 /**
  * Conv2DBackpropFilter (the filter gradient of conv2d, conv1d and separableConv2d), missing from
- * tfjs-backend-wasm. dW[i,j,c,o] = Σ_rows patch[row, c, (i,j)] · dy[row, o]: one matrix product
- * of the image patches and dy, which XNNPACK runs; whichever of the two operands is smaller is
- * the one transposed.
+ * tfjs-backend-wasm. dW[(i,j,c), o] = Σ_rows patch[row, (i,j,c)] · dy[row, o]: one matrix product
+ * of the im2col patches and dy, which XNNPACK runs. XNNPACK packs the right operand of every
+ * product whose right tensor is new (and both are new at every step), so the smaller of patches
+ * and dy goes on the right; with `patchesᵀ·dy` the product is already in the filter layout.
  */
 export function conv2dFilterGradientNHWC(
   backend: WasmBackend,
@@ -26,28 +27,27 @@ export function conv2dFilterGradientNHWC(
     window.dimRoundingMode,
   );
   const [filterHeight, filterWidth, inChannels, outChannels] = filterShape;
-  const taps = filterHeight * filterWidth;
+  const columns = filterHeight * filterWidth * inChannels;
   const rows = info.batchSize * info.outHeight * info.outWidth;
-  const patches = view(extractPatches(backend, x, info, window), [rows, inChannels * taps]);
-  const dy2 = view(dy, [rows, outChannels]);
+  const patches = extractPatches(backend, x, info); // [rows, taps·C]
   const product = (a: TensorInfo, b: TensorInfo) =>
     runWasmKernel('BatchMatMul', backend, { a, b }, { transposeA: false, transposeB: false });
-  let byTap: TensorInfo; // [taps, C, O]
-  if (outChannels <= inChannels * taps) {
-    const dyT = transposeMatrices(backend, view(dy2, [1, rows, outChannels]));
-    const m = product(view(dyT, [1, outChannels, rows]), view(patches, [1, rows, inChannels * taps])); // [O, C·taps]
+  let dW: TensorInfo; // [taps·C, O]
+  if (columns < outChannels) {
+    // dyᵀ·patches: XNNPACK packs the right operand anew for every fresh tensor, so the smaller of
+    // patches and dy goes on the right.
+    const dyT = transposeMatrices(backend, view(dy, [1, rows, outChannels]));
+    const m = product(view(dyT, [1, outChannels, rows]), view(patches, [1, rows, columns])); // [O, taps·C]
     release(backend, dyT, patches);
-    byTap = transpose(backend, view(m, [outChannels, inChannels, taps]), [2, 1, 0]);
+    dW = transposeMatrices(backend, view(m, [1, outChannels, columns]));
     release(backend, m);
   } else {
-    const patchesT = transposeMatrices(backend, view(patches, [1, rows, inChannels * taps]));
+    const patchesT = transposeMatrices(backend, view(patches, [1, rows, columns]));
     release(backend, patches);
-    const m = product(view(patchesT, [1, inChannels * taps, rows]), view(dy2, [1, rows, outChannels])); // [C·taps, O]
+    dW = product(view(patchesT, [1, columns, rows]), view(dy, [1, rows, outChannels]));
     release(backend, patchesT);
-    byTap = transpose(backend, view(m, [inChannels, taps, outChannels]), [1, 0, 2]);
-    release(backend, m);
   }
-  return view(byTap, filterShape);
+  return view(dW, filterShape);
 }
 
 const conv2dBackpropFilter: KernelFunc = ({ inputs, backend, attrs }) => {

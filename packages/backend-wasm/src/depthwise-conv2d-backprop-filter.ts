@@ -1,6 +1,6 @@
 import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs';
 import { type PadAttr, release, runWasmKernel, transpose, view, type WasmBackend } from './kernel-utils.js';
-import { extractPatches, type WindowAttrs } from './patches.js';
+import { extractPatches } from './patches.js';
 
 /**
  * DepthwiseConv2dNativeBackpropFilter (filter gradient of depthwiseConv2d / separableConv2d),
@@ -29,10 +29,8 @@ const depthwiseConv2dNativeBackpropFilter: KernelFunc = ({ inputs, backend, attr
   );
   const rows = info.batchSize * info.outHeight * info.outWidth;
   const taps = filterHeight * filterWidth;
-  const window: WindowAttrs = { strides, dilations, pad };
-  if (dimRoundingMode !== undefined) window.dimRoundingMode = dimRoundingMode;
-  const patches = extractPatches(wasm, x, info, window); // [rows, C, taps]
-  const patchesByChannel = transpose(wasm, view(patches, [rows, channels, taps]), [1, 2, 0]); // [C, taps, rows]
+  const patches = extractPatches(wasm, x, info); // [rows, taps·C]
+  const patchesByChannel = transpose(wasm, view(patches, [rows, taps, channels]), [2, 1, 0]); // [C, taps, rows]
   release(wasm, patches);
   const dyByChannel = transpose(wasm, view(dy, [rows, channels, multiplier]), [1, 0, 2]); // [C, rows, M]
   const product = runWasmKernel(

@@ -44,7 +44,10 @@ export function sizeOf(shape: readonly number[]): number {
   return size;
 }
 
-/** A copy of `x` (so a result never aliases a kernel input). */
+/**
+ * `x`'s values as a tensor of the caller's own: Identity shares the data with a reference count
+ * of its own (release it like any result; never a second free of a kernel input).
+ */
 export function copy(backend: WasmBackend, x: TensorInfo): TensorInfo {
   return runWasmKernel('Identity', backend, { x });
 }
@@ -53,10 +56,28 @@ export function transpose(backend: WasmBackend, x: TensorInfo, perm: number[]): 
   return runWasmKernel('Transpose', backend, { x }, { perm });
 }
 
+/** Below this many elements a plain loop beats a typed-array `set` call per run. */
+const SHORT_RUN = 16;
+
+/** Copies `length` elements from `src[from]` to `dst[to]` (typed arrays over the same heap). */
+export function copyRun(
+  dst: backend_util.TypedArray,
+  to: number,
+  src: backend_util.TypedArray,
+  from: number,
+  length: number,
+) {
+  if (length < SHORT_RUN) {
+    for (let k = 0; k < length; k++) dst[to + k] = src[from + k]!;
+  } else {
+    dst.set(src.subarray(from, from + length), to);
+  }
+}
+
 /**
- * A box of `x` starting at `begin` with `size`, copied straight from the wasm heap one contiguous
- * innermost run at a time. (tfjs-backend-wasm's own Slice first copies the *whole* input out of
- * the heap on every call, which made it the slowest step of a conv backward pass.)
+ * A box of `x` (`begin`, `size` per axis) copied straight from the wasm heap (tfjs-backend-wasm's
+ * own Slice first copies the *whole* input out of the heap on every call). Trailing axes taken whole are
+ * merged into one run, so cutting rows of any rank is one copy. The caller owns the result.
  */
 export function crop(
   backend: WasmBackend,
@@ -65,22 +86,31 @@ export function crop(
   size: readonly number[],
 ): TensorInfo {
   const out = backend.makeOutput([...size], x.dtype);
+  const total = sizeOf(size);
+  if (total === 0) return out;
   // Views after the allocation: growing the heap detaches older views.
   const src = backend.typedArrayFromHeap(x);
   const dst = backend.typedArrayFromHeap(out);
   const rank = x.shape.length;
+  if (rank === 0) {
+    dst[0] = src[0]!;
+    return out;
+  }
   const strides: number[] = new Array(rank).fill(1);
-  for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1]! * (x.shape[i + 1] ?? 1);
-  const run = size[rank - 1] ?? 1;
-  const outer = sizeOf(size.slice(0, -1));
-  const index: number[] = new Array(Math.max(rank - 1, 0)).fill(0);
+  for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1]! * x.shape[i + 1]!;
+  // axis `inner` and everything after it form one contiguous run.
+  let inner = rank - 1;
+  while (inner > 0 && size[inner] === x.shape[inner]) inner--;
+  const run = size[inner]! * strides[inner]!;
+  const outer = total / run;
+  const index: number[] = new Array(inner).fill(0);
   for (let k = 0; k < outer; k++) {
-    let offset = begin[rank - 1] ?? 0;
-    for (let d = 0; d < rank - 1; d++) offset += ((begin[d] ?? 0) + index[d]!) * strides[d]!;
-    dst.set(src.subarray(offset, offset + run), k * run);
-    for (let d = rank - 2; d >= 0; d--) {
+    let offset = begin[inner]! * strides[inner]!;
+    for (let d = 0; d < inner; d++) offset += (begin[d]! + index[d]!) * strides[d]!;
+    copyRun(dst, k * run, src, offset, run);
+    for (let d = inner - 1; d >= 0; d--) {
       index[d]!++;
-      if (index[d]! < (size[d] ?? 1)) break;
+      if (index[d]! < size[d]!) break;
       index[d] = 0;
     }
   }

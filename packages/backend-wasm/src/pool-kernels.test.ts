@@ -24,6 +24,19 @@ const cases: PoolCase[] = [
   },
   { name: '2x3 stride (1,2) numeric pad', x: [2, 7, 8, 2], filterSize: [2, 3], strides: [1, 2], pad: 1 },
   { name: 'ties', x: [2, 8, 8, 2], filterSize: [2, 2], strides: [2, 2], pad: 'valid', ties: true },
+  // Channels in SIMD groups of four plus a remainder, and the benchmark CNN's pools.
+  { name: '5 channels 2x2 stride 2', x: [2, 6, 6, 5], filterSize: [2, 2], strides: [2, 2], pad: 'valid' },
+  { name: '7 channels 3x3 stride 1 same', x: [2, 5, 6, 7], filterSize: [3, 3], strides: [1, 1], pad: 'same' },
+  { name: 'benchmark pool1 28x28x16', x: [2, 28, 28, 16], filterSize: [2, 2], strides: [2, 2], pad: 'valid' },
+  { name: 'benchmark pool2 14x14x32', x: [2, 14, 14, 32], filterSize: [2, 2], strides: [2, 2], pad: 'valid' },
+  { name: 'ties, 8 channels', x: [1, 6, 6, 8], filterSize: [3, 3], strides: [2, 2], pad: 'same', ties: true },
+  {
+    name: 'window larger than stride, valid',
+    x: [1, 9, 9, 4],
+    filterSize: [4, 3],
+    strides: [2, 3],
+    pad: 'valid',
+  },
 ];
 
 /** Inputs all ≤ 0: the case tfjs-backend-wasm's own MaxPoolGrad gets wrong. */
@@ -67,10 +80,42 @@ describe('MaxPoolGrad on wasm equals cpu', () => {
   });
 });
 
-describe('AvgPoolGrad on wasm (unpatched) equals cpu', () => {
+describe('AvgPoolGrad on wasm equals cpu', () => {
   it.each(cases)('$name', async (c) => {
     const cpu = await poolGrad('cpu', 'avg', c, false);
     const wasm = await poolGrad('wasm', 'avg', c, false);
     expect(relativeError(wasm, cpu)).toBeLessThan(1e-4);
+  });
+});
+
+describe('pool gradient kernels, called directly', () => {
+  // dimRoundingMode is only reachable through the kernel attributes (tfjs-layers never sets it).
+  it.each([
+    'floor',
+    'round',
+    'ceil',
+  ] as const)('MaxPoolGrad and AvgPoolGrad with dimRoundingMode %s', async (mode) => {
+    const xShape = [2, 7, 7, 6];
+    const attrs = { filterSize: [3, 3], strides: [2, 2], pad: 1, dimRoundingMode: mode };
+    const run = (backend: 'cpu' | 'wasm', kernel: 'MaxPoolGrad' | 'AvgPoolGrad') =>
+      onBackend(backend, async () => {
+        const x = tf.tensor4d(randomValues(sizeOf(xShape), 9), xShape as [number, number, number, number]);
+        const y = tf.engine().runKernel('MaxPool', { x }, attrs) as tf.Tensor;
+        const dy = tf.tensor(randomValues(sizeOf(y.shape), 10), y.shape);
+        const inputs: tf.NamedTensorMap =
+          kernel === 'MaxPoolGrad' ? { dy, input: x, output: y } : { dy, input: x };
+        const before = tf.engine().backend.numDataIds();
+        const dx = tf.engine().runKernel(kernel, inputs, attrs) as tf.Tensor;
+        const values = await dx.data();
+        dx.dispose();
+        expect(tf.engine().backend.numDataIds()).toBe(before);
+        tf.dispose([x, y, dy]);
+        return values;
+      });
+    for (const kernel of ['MaxPoolGrad', 'AvgPoolGrad'] as const) {
+      const cpu = await run('cpu', kernel);
+      const wasm = await run('wasm', kernel);
+      expect(relativeError(wasm, cpu)).toBeLessThan(1e-6);
+    }
   });
 });

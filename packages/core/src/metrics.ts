@@ -124,3 +124,8 @@ export function resolveMetrics(
   }
   return out;
 }
+
+/** Metric name → the direction its spec declares (for `ctx.metricDirections` and `mode: 'auto'`). */
+export function metricDirectionsOf(metrics: readonly ResolvedMetric[]): ReadonlyMap<string, 'min' | 'max'> {
+  return new Map(metrics.flatMap((m) => (m.direction ? [[m.name, m.direction] as const] : [])));
+}

@@ -85,6 +85,45 @@ export function compiledDefaults(model: tf.LayersModel): {
   };
 }
 
+/**
+ * The loss, optimizer and metrics to train with: the Trainer's options, else what the model was
+ * compiled with. `note` says when the options replaced a compiled model's own.
+ */
+export function resolveTrainingSpec(
+  options: {
+    readonly loss?: LossSpec;
+    readonly optimizer?: unknown;
+    readonly metrics?: readonly MetricSpec[];
+  },
+  model: tf.LayersModel,
+): {
+  loss: LossSpec;
+  optimizer: unknown;
+  metrics: readonly MetricSpec[] | undefined;
+  note: string | undefined;
+} {
+  const compiled = compiledDefaults(model);
+  const loss = options.loss ?? compiled.loss;
+  if (loss === undefined) {
+    throw new TensorloopError(
+      'TL_LOSS_UNKNOWN',
+      "options.loss is required (a loss name such as 'categoricalCrossentropy' or (yTrue, yPred) => tensor), unless the model was compile()d with one.",
+    );
+  }
+  const overridden = (['loss', 'optimizer', 'metrics'] as const).filter(
+    (k) => options[k] !== undefined && compiled[k] !== undefined,
+  );
+  return {
+    loss,
+    optimizer: options.optimizer ?? compiled.optimizer,
+    metrics: options.metrics ?? compiled.metrics,
+    note:
+      overridden.length > 0
+        ? `the model was compiled with its own ${overridden.join(', ')}; the Trainer's options are used instead.`
+        : undefined,
+  };
+}
+
 /** `model.fit` options tensorloop does not take, each with what to do instead. */
 const MODEL_FIT_ONLY: Readonly<Record<string, string>> = {
   callbacks:

@@ -34,14 +34,7 @@ export class PluginList {
     try {
       for (const plugin of set) {
         declared.push(plugin.name);
-        for (const w of plugin.hparams ?? []) {
-          this.store.declareWriter({
-            plugin: plugin.name,
-            name: w.name,
-            mode: w.mode,
-            ...(w.groups ? { groups: w.groups } : {}),
-          });
-        }
+        declareWriters(this.store, [plugin]);
       }
     } catch (error) {
       for (const name of declared) this.store.removeWriters(name);
@@ -57,5 +50,19 @@ export class PluginList {
       for (const plugin of set) this.store.removeWriters(plugin.name);
       this.resolved = orderPlugins([...this.base, ...this.added.flat()]);
     };
+  }
+}
+
+/** Declare the hyperparameters these plugins write (`hparams: [...]`), so conflicts fail before training. */
+export function declareWriters(store: HyperparamStore, plugins: readonly Plugin[]): void {
+  for (const plugin of plugins) {
+    for (const w of plugin.hparams ?? []) {
+      store.declareWriter({
+        plugin: plugin.name,
+        name: w.name,
+        mode: w.mode,
+        ...(w.groups ? { groups: w.groups } : {}),
+      });
+    }
   }
 }

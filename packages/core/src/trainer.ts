@@ -1,20 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerFileSystemRouter } from './checkpoint/file-handler.js';
-import { recreateOptimizer } from './checkpoint/recreate-optimizer.js';
-import { snapshotOf, type TrainerSnapshot } from './checkpoint/snapshot.js';
-import {
-  disposeMaps,
-  type FitCheckpoint,
-  readTrainerCheckpoint,
-  writeTrainerCheckpoint,
-} from './checkpoint/trainer-checkpoint.js';
-import {
-  applyTrainerState,
-  type CollectedState,
-  collectTrainerState,
-  type TrainerStateJson,
-  type TrainerStateParts,
-} from './checkpoint/trainer-state.js';
+import type { TrainerSnapshot } from './checkpoint/snapshot.js';
+import type { FitCheckpoint } from './checkpoint/trainer-checkpoint.js';
+import { loadParts, TrainerCheckpoints } from './checkpoint/trainer-io.js';
+import type { TrainerStateParts } from './checkpoint/trainer-state.js';
 import { type ContextHost, createContext, hparamView } from './context.js';
 import { type DataInput, type DataSource, toDataSource } from './data.js';
 import { describePlan } from './describe.js';
@@ -25,19 +14,20 @@ import { OptimizerHparamBridge } from './hparam-bridge.js';
 import { HyperparamStore, USER_WRITER } from './hyperparams.js';
 import { LogHub } from './logger.js';
 import { evaluateSource } from './loop/evaluate.js';
+import { type PreparedFitData, prepareFitData } from './loop/fit-data.js';
 import { FitLoop, type FitResult } from './loop/fit-loop.js';
+import { checkResumedEpochs } from './loop/resume-point.js';
 import type { StepDeps } from './loop/step.js';
 import { resolveStepGateMode } from './loop/step-gate.js';
 import { type LossSpec, type ResolvedLoss, resolveLoss } from './losses.js';
-import { type ResolvedMetric, resolveMetrics } from './metrics.js';
+import { metricDirectionsOf, type ResolvedMetric, resolveMetrics } from './metrics.js';
 import {
   checkEvaluateOptionKeys,
   checkFitOptionKeys,
   checkTrainerOptionKeys,
-  compiledDefaults,
-  splitForValidation,
+  resolveTrainingSpec,
 } from './model-fit-compat.js';
-import type { ParamMatcher, TensorloopOptimizer } from './optim/types.js';
+import type { ParamMatcher } from './optim/types.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
 import {
   checkFitOptions,
@@ -50,9 +40,11 @@ import {
   type TrainerLoadOptions,
   type TrainerOptions,
 } from './options.js';
+import { type ParamGroupInfo, parametersOf, paramGroupsOf } from './parameters.js';
 import type { EpochRecord, HookEvents, HyperparamAccess, Logs, Plugin, TrainerContext } from './plugin.js';
-import { PluginList } from './plugin-list.js';
+import { declareWriters, PluginList } from './plugin-list.js';
 import { SeededRandom } from './rng.js';
+import { stateResetter } from './stateful.js';
 import { Clock, type Time } from './time.js';
 import { preflight } from './validate.js';
 import { collectTrainableWeights, type TrainableWeight } from './variables.js';
@@ -81,13 +73,14 @@ export class Trainer {
   private readonly weights: readonly TrainableWeight[];
   private readonly stepDeps: StepDeps;
   private readonly loop: FitLoop;
+  private readonly checkpoints: TrainerCheckpoints;
   private readonly allHistory: EpochRecord[] = [];
   private readonly contexts = new Map<string, TrainerContext>();
   private readonly store = new HyperparamStore();
   private bridge: OptimizerHparamBridge;
   private busy: 'fit' | 'evaluate' | undefined;
-  /** Reset stateful RNN layers at each epoch start and before validation/evaluation (fastai's ModelResetter). */
-  private readonly statefulReset: boolean;
+  /** Resets stateful RNN layers at each epoch start and before validation/evaluation (fastai's ModelResetter). */
+  private readonly resetStates: () => void;
   /** A fit restored by `Trainer.load` that the next `fit()` continues. */
   private pendingResume: FitCheckpoint | undefined;
 
@@ -96,31 +89,16 @@ export class Trainer {
     const model = checkModel(options?.model);
     registerFileSystemRouter(); // file:// for pure @tensorflow/tfjs in Node (no-op elsewhere)
     this.model = model;
-    // A compiled model brings its loss, optimizer and metrics, as model.fit would use them.
-    const compiled = compiledDefaults(model);
-    const optimizer = checkOptimizer(options.optimizer ?? compiled.optimizer);
+    const spec = resolveTrainingSpec(options, model); // a compiled model's loss, optimizer, metrics
+    const optimizer = checkOptimizer(spec.optimizer);
     this.currentOptimizer = optimizer;
-    const lossSpec = options.loss ?? compiled.loss;
-    if (lossSpec === undefined) {
-      throw new TensorloopError(
-        'TL_LOSS_UNKNOWN',
-        "options.loss is required (a loss name such as 'categoricalCrossentropy' or (yTrue, yPred) => tensor), unless the model was compile()d with one.",
-      );
-    }
-    this.lossSpec = lossSpec;
-    this.loss = resolveLoss(lossSpec, { hparams: this.store, time: this.clock.time });
-    this.metrics = resolveMetrics(options.metrics ?? compiled.metrics, lossSpec);
+    this.lossSpec = spec.loss;
+    this.loss = resolveLoss(spec.loss, { hparams: this.store, time: this.clock.time });
+    this.metrics = resolveMetrics(spec.metrics, spec.loss);
     this.rng = new SeededRandom(options.seed ?? 0);
     const checked = checkTrainerOptions(options);
     this.logHub = new LogHub(options.log ?? 'console', () => this.clock.time);
-    const overridden = (['loss', 'optimizer', 'metrics'] as const).filter(
-      (k) => options[k] !== undefined && compiled[k] !== undefined,
-    );
-    if (overridden.length > 0) {
-      this.logger.info(
-        `the model was compiled with its own ${overridden.join(', ')}; the Trainer's options are used instead.`,
-      );
-    }
+    if (spec.note) this.logger.info(spec.note);
     this.pluginList = new PluginList(options.plugins ?? [], this.store);
     this.weights = collectTrainableWeights(model);
     makeFrozenBatchNormInfer(model, this.weights);
@@ -166,28 +144,19 @@ export class Trainer {
       hyperparamLogs: () => this.bridge.lrLogs(),
       resetStates: () => this.resetStates(),
     });
-    this.statefulReset = checked.resetStates === 'epoch' && isStateful(model);
-  }
-
-  private resetStates(): void {
-    if (this.statefulReset) this.model.resetStates();
+    this.resetStates = stateResetter(model, checked.resetStates);
+    this.checkpoints = new TrainerCheckpoints({
+      parts: () => this.stateParts(),
+      fitRunning: () => this.busy === 'fit',
+      loop: this.loop,
+    });
   }
 
   /** User values and every plugin's declared writers, so conflicts fail at construction. */
   private defineHyperparams(values: Readonly<Record<string, number>>): void {
-    for (const [name, value] of Object.entries(values)) {
+    for (const [name, value] of Object.entries(values))
       this.store.define(name, value, { description: 'user value' });
-    }
-    for (const plugin of this.plugins) {
-      for (const w of plugin.hparams ?? []) {
-        this.store.declareWriter({
-          plugin: plugin.name,
-          name: w.name,
-          mode: w.mode,
-          ...(w.groups ? { groups: w.groups } : {}),
-        });
-      }
-    }
+    declareWriters(this.store, this.plugins);
   }
 
   /** The optimizer the next step uses (see `setOptimizer`). */
@@ -225,19 +194,8 @@ export class Trainer {
   }
 
   /** Param groups of a tensorloop optimizer (name, hyperparameters, variable names); one default group for tfjs ones. */
-  get paramGroups(): readonly {
-    name: string;
-    hparams: Readonly<Record<string, number>>;
-    variables: readonly string[];
-  }[] {
-    if (isTensorloopOptimizer(this.optimizer)) return (this.optimizer as TensorloopOptimizer).groups;
-    return [
-      {
-        name: 'default',
-        hparams: { lr: this.store.get('lr', { group: 'default' }) },
-        variables: this.weights.map((w) => w.name),
-      },
-    ];
+  get paramGroups(): readonly ParamGroupInfo[] {
+    return paramGroupsOf(this.optimizer, this.store, this.weights);
   }
 
   /** Freeze weights whose names match; returns the names that changed. Frozen BatchNorm layers infer. */
@@ -252,13 +210,7 @@ export class Trainer {
 
   /** Every trainable-capable weight with its shape, trainable flag and param group. */
   parameters(): ParameterInfo[] {
-    const opt = isTensorloopOptimizer(this.optimizer) ? (this.optimizer as TensorloopOptimizer) : undefined;
-    return this.weights.map((w) => ({
-      name: w.name,
-      shape: [...w.variable.shape],
-      trainable: w.layerVariable.trainable,
-      group: opt ? opt.groupOf(w.name).name : 'default',
-    }));
+    return parametersOf(this.optimizer, this.weights);
   }
 
   /**
@@ -321,7 +273,7 @@ export class Trainer {
    */
   async loadCheckpoint(dir: string): Promise<void> {
     this.requireBetweenFits('loadCheckpoint()');
-    this.pendingResume = await this.restoreFrom(dir);
+    this.pendingResume = await this.checkpoints.restoreFrom(dir);
   }
 
   private requireBetweenFits(what: string): void {
@@ -365,9 +317,7 @@ export class Trainer {
         return trainer.plugins;
       },
       store: this.store,
-      metricDirections: new Map(
-        this.metrics.flatMap((m) => (m.direction ? [[m.name, m.direction] as const] : [])),
-      ),
+      metricDirections: metricDirectionsOf(this.metrics),
       logger: (self) => this.logHub.for(self),
       emit: (name, event) => this.hooks.emit(name as keyof HookEvents, event as never),
       freeze: (pattern) => this.freeze(pattern),
@@ -382,26 +332,14 @@ export class Trainer {
     if (typeof options === 'object' && options !== null) checkFitOptionKeys(options);
     const opts = checkFitOptions(options);
     this.enter('fit');
-    let source: DataSource | undefined;
-    let validation: DataSource | undefined;
-    let split: ReturnType<typeof splitForValidation>;
+    let prepared: PreparedFitData | undefined;
     try {
-      split = splitForValidation(data, options.validationSplit, options.validationData !== undefined);
-      source = toDataSource(split?.train ?? data, 'Training data');
-      const validationData = split?.validation ?? options.validationData;
-      validation = validationData === undefined ? undefined : toDataSource(validationData, 'validationData');
-      await preflight(this.model, this.lossSpec, source, 'training data', opts.checkData);
-      if (validation)
-        await preflight(this.model, this.lossSpec, validation, 'validationData', opts.checkData);
+      prepared = await prepareFitData(data, options, opts.checkData, this.model, this.lossSpec);
+      const { source, validation } = prepared;
       let resume = this.pendingResume;
       this.pendingResume = undefined;
-      if (options.resumeFrom !== undefined) resume = await this.restoreFrom(options.resumeFrom);
-      if (resume && opts.epochs < resume.epochsDone) {
-        throw new TensorloopError(
-          'TL_OPTION_INVALID',
-          `The checkpoint is at epoch ${resume.epochsDone} of a fit planned for ${resume.epochs} epochs; epochs: ${opts.epochs} would end before it. Pass epochs: ${resume.epochs} to finish that fit.`,
-        );
-      }
+      if (options.resumeFrom !== undefined) resume = await this.checkpoints.restoreFrom(options.resumeFrom);
+      if (resume) checkResumedEpochs(resume, opts.epochs);
       const batchesPerEpoch =
         opts.stepsPerEpoch ?? source.batchesPerEpoch(opts.batchSize) ?? resume?.batchesPerEpoch;
       return await this.loop.run(
@@ -414,9 +352,7 @@ export class Trainer {
         resume,
       );
     } finally {
-      source?.dispose();
-      validation?.dispose();
-      if (split) tf.dispose([split.train.x, split.train.y, split.validation.x, split.validation.y].flat());
+      prepared?.dispose();
       this.busy = undefined;
     }
   }
@@ -453,13 +389,8 @@ export class Trainer {
    * Write a checkpoint directory atomically (DESIGN §9). Call it between fits, or from a plugin's
    * `onEpochEnd` / `onBatchEnd` (the resume points of a running fit).
    */
-  async save(dir: string): Promise<void> {
-    const state = await this.collectState();
-    try {
-      await writeTrainerCheckpoint(dir, state.json, this.model, state.slots, state.pluginTensors);
-    } finally {
-      tf.dispose(state.owned);
-    }
+  save(dir: string): Promise<void> {
+    return this.checkpoints.save(dir);
   }
 
   /**
@@ -467,26 +398,13 @@ export class Trainer {
    * later with `restore()` — e.g. an LR range test that must leave the model as it found it.
    * Dispose it when done.
    */
-  async snapshot(): Promise<TrainerSnapshot> {
-    return snapshotOf(await this.collectState(), this.model);
+  snapshot(): Promise<TrainerSnapshot> {
+    return this.checkpoints.snapshot();
   }
 
   /** Return to a `snapshot()`: weights, optimizer state, time, RNG, hyperparameters, plugin state. */
-  async restore(snapshot: TrainerSnapshot): Promise<void> {
-    if (this.busy === 'fit' && this.loop.position !== 'fitEnd') {
-      throw new TensorloopError(
-        'TL_CHECKPOINT_INVALID',
-        'restore() cannot run while a fit is running; call it after fit() returns.',
-      );
-    }
-    const { json, weights, slots, pluginTensors } = snapshot;
-    await this.applyState(json, weights, slots, pluginTensors ?? {}, 'the snapshot');
-  }
-
-  /** Everything a checkpoint holds, at the loop's current resume point. */
-  private async collectState(): Promise<CollectedState> {
-    const at = await this.loop.resumePoint(this.busy === 'fit');
-    return collectTrainerState(this.stateParts(), at);
+  restore(snapshot: TrainerSnapshot): Promise<void> {
+    return this.checkpoints.restore(snapshot);
   }
 
   private stateParts(): TrainerStateParts {
@@ -511,48 +429,9 @@ export class Trainer {
    * `fit()` continues a fit the checkpoint was taken in.
    */
   static async load(dir: string, options: TrainerLoadOptions): Promise<Trainer> {
-    const contents = await readTrainerCheckpoint(dir);
-    let model: tf.LayersModel;
-    try {
-      model = options.model ?? (await tf.loadLayersModel(tf.io.fromMemory(contents.modelArtifacts)));
-    } finally {
-      disposeMaps(contents.weights, contents.slots, contents.pluginTensors);
-    }
-    const loss = options.loss ?? (contents.json.loss as LossSpec | null) ?? undefined;
-    if (loss === undefined) {
-      throw new TensorloopError(
-        'TL_LOSS_UNKNOWN',
-        `${dir} was trained with a custom loss function, which a checkpoint cannot hold. Pass it again: Trainer.load(dir, { loss }).`,
-      );
-    }
-    const optimizer = options.optimizer ?? recreateOptimizer(contents.json.optimizer);
-    const trainer = new Trainer({ ...options, model, optimizer, loss });
-    trainer.pendingResume = await trainer.restoreFrom(dir);
+    const trainer = new Trainer({ ...options, ...(await loadParts(dir, options)) });
+    trainer.pendingResume = await trainer.checkpoints.restoreFrom(dir);
     return trainer;
-  }
-
-  /** Validate a checkpoint against this trainer, then apply it. Returns the fit to continue, if any. */
-  private async restoreFrom(dir: string): Promise<FitCheckpoint | undefined> {
-    const { json, weights, slots, pluginTensors } = await readTrainerCheckpoint(dir);
-    try {
-      return await this.applyState(json, weights, slots, pluginTensors, dir);
-    } finally {
-      disposeMaps(weights, slots, pluginTensors);
-    }
-  }
-
-  /** Validate saved state against this trainer, then apply it. Returns the fit to continue, if any. */
-  private async applyState(
-    json: TrainerStateJson,
-    weights: tf.NamedTensorMap,
-    slots: tf.NamedTensorMap,
-    pluginTensors: tf.NamedTensorMap,
-    where: string,
-  ): Promise<FitCheckpoint | undefined> {
-    const parts = this.stateParts();
-    const { fit, stopReason } = await applyTrainerState(parts, json, weights, slots, pluginTensors, where);
-    this.loop.restored(fit, stopReason);
-    return fit;
   }
 
   /** The resolved plan, as text: plugin order, hook order per event, planned duration. */
@@ -582,9 +461,4 @@ export class Trainer {
     }
     this.busy = what;
   }
-}
-
-/** True when a layer (or a nested model) keeps state across batches: a `stateful` RNN. */
-function isStateful(model: tf.LayersModel): boolean {
-  return (model as unknown as { stateful?: boolean }).stateful === true;
 }

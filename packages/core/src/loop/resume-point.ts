@@ -130,3 +130,13 @@ export function replayEpochStart(mid: MidEpoch, rng: SeededRandom, log: EpochLog
 export function trainedBeforeCheckpoint(mid: MidEpoch | undefined, epochBatch: number): boolean {
   return mid !== undefined && epochBatch < mid.epochBatch;
 }
+
+/** A fit that continues a checkpoint's fit must not end before the checkpoint's position. */
+export function checkResumedEpochs(resume: FitCheckpoint, epochs: number): void {
+  if (epochs < resume.epochsDone) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `The checkpoint is at epoch ${resume.epochsDone} of a fit planned for ${resume.epochs} epochs; epochs: ${epochs} would end before it. Pass epochs: ${resume.epochs} to finish that fit.`,
+    );
+  }
+}

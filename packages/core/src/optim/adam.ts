@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { canFuse, FUSED_ADAM_KERNEL, runFused } from './fused.js';
 import {
   type CommonOptimizerOptions,
   createOptimizer,
@@ -60,6 +61,8 @@ function adamFamily(type: 'adam' | 'adamw', opts: AdamOptions, weightDecay: numb
     options: { amsgrad },
     slotNames: ['exp_avg', 'exp_avg_sq', 'max_exp_avg_sq'],
     update: (ctx) => adamUpdate(ctx, decoupled, amsgrad),
+    // AMSGrad's running maximum has no fused kernel; it always runs op by op.
+    ...(amsgrad ? {} : { fusedUpdate: (items: readonly StepContext[]) => fusedAdamUpdate(items, decoupled) }),
   });
 }
 
@@ -96,6 +99,61 @@ function adamUpdate(
     .mul(scalar(1 / Math.sqrt(biasCorrection2)))
     .add(scalar(eps));
   param.assign(base.sub(m.div(denom).mul(scalar(lr / biasCorrection1))));
+}
+
+/** `adamUpdate` for every weight at once through the backend's fused kernel (see fused.ts). */
+function fusedAdamUpdate(items: readonly StepContext[], decoupled: boolean): boolean {
+  if (!canFuse(FUSED_ADAM_KERNEL, items)) return false;
+  // A weight with one moment but not the other (hand-edited state) is left to the unfused rule.
+  if (
+    items.some(
+      ({ slots }) => (slots.get('exp_avg') === undefined) !== (slots.get('exp_avg_sq') === undefined),
+    )
+  ) {
+    return false;
+  }
+  const inputs: Record<string, tf.Tensor> = {};
+  const attrs = {
+    count: items.length,
+    hasM: [] as number[],
+    beta1: [] as number[],
+    beta2: [] as number[],
+    coupledDecay: [] as number[],
+    decayFactor: [] as number[],
+    invSqrtBc2: [] as number[],
+    eps: [] as number[],
+    stepSize: [] as number[],
+  };
+  items.forEach(({ param, grad, hparams, step, slots }, i) => {
+    const { lr, beta1, beta2, eps, weightDecay } = hparams as Record<
+      'lr' | 'beta1' | 'beta2' | 'eps' | 'weightDecay',
+      number
+    >;
+    inputs[`param${i}`] = param;
+    inputs[`grad${i}`] = grad;
+    const m = slots.get('exp_avg');
+    const v = slots.get('exp_avg_sq');
+    if (m !== undefined && v !== undefined) {
+      inputs[`m${i}`] = m;
+      inputs[`v${i}`] = v;
+    }
+    // The same host numbers adamUpdate turns into float32 scalars.
+    attrs.hasM.push(m === undefined ? 0 : 1);
+    attrs.beta1.push(beta1);
+    attrs.beta2.push(beta2);
+    attrs.coupledDecay.push(weightDecay !== 0 && !decoupled ? weightDecay : 0);
+    attrs.decayFactor.push(weightDecay !== 0 && decoupled ? 1 - lr * weightDecay : 1);
+    attrs.invSqrtBc2.push(1 / Math.sqrt(1 - beta2 ** step));
+    attrs.eps.push(eps);
+    attrs.stepSize.push(lr / (1 - beta1 ** step));
+  });
+  const out = runFused(FUSED_ADAM_KERNEL, inputs, attrs);
+  items.forEach(({ param, slots }, i) => {
+    param.assign(out[3 * i]!);
+    slots.set('exp_avg', out[3 * i + 1]!);
+    slots.set('exp_avg_sq', out[3 * i + 2]!);
+  });
+  return true;
 }
 
 /** β·avg + (1−β)·x, with a missing average read as zeros. */

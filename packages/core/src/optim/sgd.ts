@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs';
 import { TensorloopError } from '../errors.js';
+import { canFuse, FUSED_SGD_KERNEL, runFused } from './fused.js';
 import {
   type CommonOptimizerOptions,
   createOptimizer,
@@ -63,6 +64,7 @@ export function sgd(opts: SgdOptions): TensorloopOptimizer {
       }
     },
     update: (ctx) => sgdUpdate(ctx, nesterov),
+    fusedUpdate: (items) => fusedSgdUpdate(items, nesterov),
   });
 }
 
@@ -81,4 +83,42 @@ function sgdUpdate({ param, grad, hparams, slots, scalar }: StepContext, nestero
     g = nesterov ? g.add(buffer.mul(scalar(momentum))) : buffer;
   }
   param.assign(param.sub(g.mul(scalar(lr))));
+}
+
+/** `sgdUpdate` for every weight at once through the backend's fused kernel (see fused.ts). */
+function fusedSgdUpdate(items: readonly StepContext[], nesterov: boolean): boolean {
+  if (!canFuse(FUSED_SGD_KERNEL, items)) return false;
+  const inputs: Record<string, tf.Tensor> = {};
+  const attrs = {
+    count: items.length,
+    lr: [] as number[],
+    momentum: [] as number[],
+    dampening: [] as number[],
+    weightDecay: [] as number[],
+    nesterov: [] as number[],
+    hasBuffer: [] as number[],
+  };
+  items.forEach(({ param, grad, hparams, slots }, i) => {
+    const { lr, momentum, dampening, weightDecay } = hparams as Record<
+      'lr' | 'momentum' | 'dampening' | 'weightDecay',
+      number
+    >;
+    inputs[`param${i}`] = param;
+    inputs[`grad${i}`] = grad;
+    const buffer = momentum !== 0 ? slots.get('momentum_buffer') : undefined;
+    if (buffer !== undefined) inputs[`buffer${i}`] = buffer;
+    attrs.lr.push(lr);
+    attrs.momentum.push(momentum);
+    attrs.dampening.push(dampening);
+    attrs.weightDecay.push(weightDecay);
+    attrs.nesterov.push(nesterov ? 1 : 0);
+    attrs.hasBuffer.push(buffer === undefined ? 0 : 1);
+  });
+  const out = runFused(FUSED_SGD_KERNEL, inputs, attrs);
+  let next = 0;
+  for (const { param, hparams, slots } of items) {
+    param.assign(out[next++]!);
+    if (hparams.momentum !== 0) slots.set('momentum_buffer', out[next++]!);
+  }
+  return true;
 }

@@ -8,10 +8,13 @@ import { csvLogger, jsonLines, tensorBoard } from '@tensorloop/loggers';
 import type { ContractScenario } from '@tensorloop/testkit';
 import { decisionLog, mnistMlp, mnistSplit } from './common.js';
 
-// The harness runs `child.js <scenario> <mode> <checkpoint dir> <out> ...`: the interrupted and the
+// The testkit's harness runs `child.js <spec as JSON>` ({ mode, dir, ... }): the interrupted and the
 // resumed process share a log folder beside the checkpoint, the uninterrupted one has its own.
-const [mode, checkpointDir] = process.argv.slice(3) as [string, string];
-const logDir = `${checkpointDir}-logs-${mode === 'straight' ? 'straight' : 'interrupted'}`;
+const spec = JSON.parse(process.argv[2] ?? 'null') as { mode?: string; dir?: string } | null;
+if (!spec?.mode || !spec.dir) {
+  throw new Error('the loggers scenario runs inside the testkit resume harness (child.js <spec as JSON>)');
+}
+const logDir = `${spec.dir}-logs-${spec.mode === 'straight' ? 'straight' : 'interrupted'}`;
 
 const scenario: ContractScenario = {
   async create(extraPlugins) {
