@@ -10,27 +10,10 @@ import {
 
 export { maxAbsDiff, mnistTensors, weightsOf } from '@tensorloop/test-fixtures';
 
-/** A small MNIST classifier: dense → BatchNorm → relu → dense softmax; seeded, named layers. */
-export function mnistMlp(seed = 1, hidden = 32): tf.LayersModel {
-  return tf.sequential({
-    layers: [
-      tf.layers.dense({
-        name: 'hidden',
-        inputShape: [784],
-        units: hidden,
-        kernelInitializer: tf.initializers.glorotUniform({ seed }),
-      }),
-      tf.layers.batchNormalization({ name: 'bn' }),
-      tf.layers.activation({ name: 'relu', activation: 'relu' }),
-      tf.layers.dense({
-        name: 'out',
-        units: 10,
-        activation: 'softmax',
-        kernelInitializer: tf.initializers.glorotUniform({ seed: seed + 1 }),
-      }),
-    ],
-  });
-}
+import { mnistMlp as kitMlp } from '@tensorloop/testkit';
+
+/** The testkit's small MNIST classifier (dense → BatchNorm → relu → dense softmax; seeded, named layers). */
+export const mnistMlp = (seed = 1, hidden = 32): tf.LayersModel => kitMlp({ seed, hidden });
 
 /** Makes every gradient of the listed global micro-batches Infinity (registered after amp: it sees unscaled gradients). */
 export function overflowAt(batches: readonly number[]): Plugin {
