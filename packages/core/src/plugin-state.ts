@@ -64,6 +64,19 @@ export class StateReader {
     return this.value[key] !== undefined;
   }
 
+  /**
+   * The saved value at `key`, unchecked: for shapes the accessors do not cover. Check it yourself
+   * and refuse with `this.invalidAt(key, expected)`.
+   */
+  raw(key: string): unknown {
+    return this.value[key];
+  }
+
+  /** `TL_CHECKPOINT_INVALID` for `key` of this object: throw it when `raw(key)` is not what you expect. */
+  invalidAt(key: string, expected: string): TensorloopError {
+    return StateReader.invalid(this.plugin, this.at(key), expected, this.value[key]);
+  }
+
   private at(key: string): string {
     return `${this.path}.${key}`;
   }

@@ -28,7 +28,7 @@ afterEach(async () => {
 });
 
 /** A tracker in a few lines, as a third party would write one (a W&B or MLflow client in real life). */
-function tracker(options: { failOnEpoch?: number; failState?: boolean } = {}) {
+function tracker(options: { failOnEpoch?: number; failState?: boolean; badSink?: boolean } = {}) {
   const calls: string[] = [];
   const epochs: LoggerEpoch[] = [];
   const messages: LoggerMessage[] = [];
@@ -43,6 +43,7 @@ function tracker(options: { failOnEpoch?: number; failState?: boolean } = {}) {
     },
     parseState(saved) {
       const s = saved as { runId: string | null };
+      if (options.badSink) throw new Error('not a tracker run id');
       if (typeof s?.runId !== 'string' && s?.runId !== null) throw new Error('bad tracker state');
       return s;
     },
@@ -163,7 +164,7 @@ describe('defineLogger', () => {
     ]);
   });
 
-  test('a state() that throws never breaks a checkpoint; a malformed saved state is reported and ignored', async () => {
+  test('a state() that throws never breaks a checkpoint; a malformed saved state is refused, naming the logger', async () => {
     const ckpt = join(tmp.dir, 'ckpt');
     const t = tracker({ failState: true });
     await smallTrainer([t.plugin, checkpoint({ dir: ckpt })]).trainer.fit(data.train, {
@@ -178,13 +179,27 @@ describe('defineLogger', () => {
     ).toMatchObject({ epoch: 0, sink: null });
 
     const junk = tracker();
-    junk.plugin.loadState!({ format: 'something else' } as never, undefined, {});
-    const run = smallTrainer([junk.plugin]);
-    await run.trainer.fit(data.train, { epochs: 1, batchSize: 8 });
-    expect(warnings(run.entries, 'acme-tracker')).toEqual([
-      expect.stringMatching(/^the checkpoint's state for this logger is unusable \(expected \{ format/),
-    ]);
-    expect(junk.calls[0]).toBe('start run-0');
+    expect(() => junk.plugin.parseState!({ format: 'something else' }, undefined)).toThrow(
+      /TL_CHECKPOINT_INVALID.*\[acme-tracker\] the checkpoint's state is not what this logger writes: expected \{ format/,
+    );
+    expect(() => junk.plugin.loadState!({ format: 'something else' } as never, undefined, {})).toThrow(
+      /TL_CHECKPOINT_INVALID/,
+    );
+    // Through a checkpoint: refused before anything is restored, and the fit does not start.
+    const good = join(tmp.dir, 'ckpt-good');
+    await smallTrainer([tracker().plugin, checkpoint({ dir: good })]).trainer.fit(data.train, {
+      epochs: 1,
+      batchSize: 8,
+    });
+    const bad = tracker({ badSink: true });
+    await expect(
+      smallTrainer([bad.plugin]).trainer.fit(data.train, {
+        epochs: 2,
+        batchSize: 8,
+        resumeFrom: join(good, 'last'),
+      }),
+    ).rejects.toThrow(/TL_CHECKPOINT_INVALID[\s\S]*acme-tracker[\s\S]*not a tracker run id/);
+    expect(bad.calls).toEqual([]);
   });
 
   test('a checkpoint taken before the logger saw the epoch is caught up on resume', async () => {

@@ -124,7 +124,10 @@ export interface LoggerDefinition<N extends string, S extends JsonValue = JsonVa
   onEnd?(ctx: TrainerContext, end: LoggerEnd): Awaitable<void>;
   /** Where the logger is (bytes written, a run id), for checkpoints: JSON. Must not throw. */
   state?(): S;
-  /** Validate `state()` output read back from a checkpoint (untrusted); throw to ignore it. */
+  /**
+   * Validate `state()` output read back from a checkpoint (untrusted); throw when it is not yours: the
+   * resume is refused with `TL_CHECKPOINT_INVALID` naming this logger, before anything is restored.
+   */
   parseState?(saved: unknown): S;
 }
 
@@ -199,7 +202,7 @@ export function defineLogger<const N extends string, S extends JsonValue = JsonV
   /** Epoch → step of epochs that ended while the logger could not record them. */
   let missed = new Map<number, number>();
   /** State restored by `loadState`, waiting for the fit that resumes from it. */
-  let restored: { sink: S | undefined; problem: string | undefined } | undefined;
+  let restored: { sink: S | undefined } | undefined;
   let lastGoodSink: S | undefined;
   let failure: string | undefined;
   let running = false;
@@ -218,6 +221,24 @@ export function defineLogger<const N extends string, S extends JsonValue = JsonV
         `${what} failed (${messageOf(error)}). This logger records nothing more in this fit; training goes on, and checkpoints keep its last good state.`,
       );
       return false;
+    }
+  };
+
+  /** A checkpoint is a file: its logger state is checked whole (envelope and sink) before any of it is used. */
+  const parseSaved = (saved: unknown): LoggerState<S> => {
+    const invalid = (problem: string) =>
+      new TlError(
+        'TL_CHECKPOINT_INVALID',
+        `[${name}] the checkpoint's state is not what this logger writes: ${problem}. Resume from a checkpoint this logger wrote, or drop resumeFrom (or this logger) to start afresh.`,
+        { plugin: name },
+      );
+    const parsed = parseLoggerState(saved);
+    if (typeof parsed === 'string') throw invalid(parsed);
+    if (parsed.sink === null) return { ...parsed, sink: null };
+    try {
+      return { ...parsed, sink: def.parseState ? def.parseState(parsed.sink) : (parsed.sink as S) };
+    } catch (error) {
+      throw invalid(`its sink state is unusable (${messageOf(error)})`);
     }
   };
 
@@ -353,11 +374,6 @@ export function defineLogger<const N extends string, S extends JsonValue = JsonV
       running = true;
       const resume = restored;
       restored = undefined;
-      if (resume?.problem !== undefined) {
-        ctx.logger.warn(
-          `the checkpoint's state for this logger is unusable (${resume.problem}); it starts afresh.`,
-        );
-      }
       subscribe(ctx);
       const opened = await guarded(ctx, 'starting', () =>
         def.onStart?.(ctx, {
@@ -418,31 +434,21 @@ export function defineLogger<const N extends string, S extends JsonValue = JsonV
         epoch: lastEpoch ?? null,
         step: lastStep ?? null,
         missed: [...missed],
-        sink: sinkState() ?? null,
+        // Loaded but not yet resumed from: the loaded position is still the state.
+        sink: (restored ? restored.sink : sinkState()) ?? null,
       };
     },
 
+    parseState: (saved: unknown) => parseSaved(saved),
+
     loadState(saved: unknown) {
-      // A logger's state never blocks a resume: a malformed one is reported at the fit start and ignored.
-      const parsed = parseLoggerState(saved);
-      if (typeof parsed === 'string') {
-        restored = { sink: undefined, problem: parsed };
-        return;
-      }
+      const parsed = parseSaved(saved);
       lastEpoch = parsed.epoch ?? undefined;
       lastStep = parsed.step ?? undefined;
       missed = new Map(parsed.missed);
-      let sink: S | undefined;
-      let problem: string | undefined;
-      if (parsed.sink !== null) {
-        try {
-          sink = def.parseState ? def.parseState(parsed.sink) : (parsed.sink as S);
-          lastGoodSink = sink;
-        } catch (error) {
-          problem = messageOf(error);
-        }
-      }
-      restored = { sink, problem };
+      const sink = parsed.sink ?? undefined;
+      if (sink !== undefined) lastGoodSink = sink;
+      restored = { sink };
     },
   };
   return plugin as unknown as Plugin<N>;

@@ -16,7 +16,8 @@ import {
 /** Everything the report holds; also its checkpoint state (JSON). */
 export interface RecorderState {
   readonly version: 1;
-  readonly created: string;
+  /** When recording began (the first fit's start); null before any fit. */
+  readonly created: string | null;
   readonly epochOffset: number;
   readonly stepOffset: number;
   readonly fits: FitRecord[];
@@ -35,7 +36,7 @@ export const seriesKey = (name: string, group: string | null) => (group === null
  * placed after what was recorded).
  */
 export class Recorder {
-  created = new Date().toISOString();
+  created: string | null = null;
   epochOffset = 0;
   stepOffset = 0;
   fits: FitRecord[] = [];
@@ -198,6 +199,11 @@ export class Recorder {
     this.batchesSeen = 0;
   }
 
+  /** Recording begins: the first fit's start sets `created` (a resumed report keeps its own). */
+  begin(): void {
+    this.created ??= new Date().toISOString();
+  }
+
   /** `history.json`, with the plot positions (`x`) filled in. */
   history(title: string, planned?: number): ReportHistory {
     const x = (e: { epoch: number; batch: number }) => this.xOf(e.epoch, e.batch, planned);
@@ -205,7 +211,7 @@ export class Recorder {
       format: HISTORY_FORMAT,
       version: HISTORY_VERSION,
       title,
-      created: this.created,
+      created: this.created ?? new Date().toISOString(),
       updated: new Date().toISOString(),
       fits: this.fits,
       epochs: this.epochs.map((e) => ({ ...e, x: e.epoch + 1 })),

@@ -20,6 +20,7 @@ import { reportHtml } from './html.js';
 import { type ReportOptions, resolveOptions } from './options.js';
 import { Recorder, type RecorderState } from './recorder.js';
 import { renderSvg } from './render.js';
+import { parseReportState } from './state.js';
 import type { AccuracyMatrixRecord, HparamValue, ReportHistory } from './types.js';
 import { writeFiles } from './write.js';
 
@@ -72,18 +73,6 @@ function optimizerName(ctx: TrainerContext): string {
 
 function pluginApi(ctx: TrainerContext, name: string): unknown {
   return ctx.hasPlugin(name) ? (ctx.plugin as unknown as (n: string) => unknown)(name) : undefined;
-}
-
-function isState(s: unknown): s is RecorderState {
-  if (typeof s !== 'object' || s === null) return false;
-  const r = s as Record<string, unknown>;
-  return (
-    r.version === 1 &&
-    typeof r.created === 'string' &&
-    typeof r.epochOffset === 'number' &&
-    typeof r.stepOffset === 'number' &&
-    ['fits', 'epochs', 'hparams', 'events'].every((k) => Array.isArray(r[k]))
-  );
 }
 
 /**
@@ -296,6 +285,7 @@ export function report(
 
     onFitStart(ctx, e) {
       rec.align(ctx.time);
+      rec.begin();
       fitStart = performance.now();
       plannedBatches = e.stepsPerEpoch;
       tracked = trackedSeries(ctx);
@@ -454,17 +444,10 @@ export function report(
     },
 
     state: () => rec.state(),
+    parseState: (saved) => parseReportState(saved, name),
     loadState(saved) {
-      if (!isState(saved)) {
-        throw new TensorloopError(
-          'TL_CHECKPOINT_INVALID',
-          `${name}: saved state is not what state() returns.`,
-          {
-            plugin: name,
-          },
-        );
-      }
-      rec.load(saved);
+      // Core hands over what parseState returned; a direct call gets the same check.
+      rec.load(parseReportState(saved, name));
       stageRows = [];
     },
     ...listeners,

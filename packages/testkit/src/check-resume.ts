@@ -13,8 +13,10 @@ import {
   type ResumeOutcome,
   type RunResult,
   resumeInProcesses,
+  type VolatileFields,
 } from './resume-contract.js';
 import { buildRun, type ResolvedSetup, stepsPerEpoch } from './setup.js';
+import { checkVolatilePaths } from './volatile-state.js';
 
 /** After epoch 1, and in the middle of epoch 1 when an epoch has more than one step. */
 export function defaultInterruptions(setup: ResolvedSetup): Interruption[] {
@@ -35,6 +37,7 @@ async function resumeHere(
   interruptions: readonly Interruption[],
   tolerance: number,
   states: boolean,
+  volatile: VolatileFields,
 ): Promise<ResumeOutcome[]> {
   const makeAll = (): Plugin[] => [kit.subject.loaded.make(), ...kit.subject.companions.map((c) => c.make())];
   const once = async (
@@ -77,7 +80,7 @@ async function resumeHere(
           `the fit ended before the interruption point ${JSON.stringify(interruption)}; interrupt earlier`,
         );
       const resumed = await once(() => [], dir);
-      outcomes.push({ interruption, ...compareRuns(straight, first, resumed, tolerance) });
+      outcomes.push({ interruption, ...compareRuns(straight, first, resumed, tolerance, volatile) });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -109,6 +112,7 @@ export async function checkResume(kit: Kit): Promise<{ result: CheckResult; outc
   const interruptions = options.interruptions ?? defaultInterruptions(kit.setup);
   const tolerance = options.tolerance ?? 1e-6;
   const states = options.compareState ?? true;
+  const volatile = { plugin: kit.subject.name, paths: checkVolatilePaths(options.volatileState) };
   const refs = [kit.subject.loaded.ref, ...kit.subject.companions.map((c) => c.ref)];
   const crossProcess = refs.every((r): r is ModuleRef => r !== undefined);
   const notes: string[] = [];
@@ -133,11 +137,12 @@ export async function checkResume(kit: Kit): Promise<{ result: CheckResult; outc
           interruptions,
           {
             tolerance,
+            volatile,
             timeoutMs: options.timeoutMs ?? 120_000,
             ...(options.sequential ? { concurrency: 1 } : {}),
           },
         )
-      : await onBackend('cpu', () => resumeHere(kit, interruptions, tolerance, states));
+      : await onBackend('cpu', () => resumeHere(kit, interruptions, tolerance, states, volatile));
   } catch (error) {
     return {
       outcomes: [],

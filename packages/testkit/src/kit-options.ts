@@ -23,6 +23,12 @@ export interface ResumeCheckOptions {
    * side and beside the in-process checks.
    */
   readonly sequential?: boolean;
+  /**
+   * Fields of the plugin's state filled from the wall clock (a start date, seconds per epoch), which
+   * no two runs share: compared by kind (number, string, null), not value. Dot-separated paths of
+   * `state()`, `*` for any key or index: `['created', 'epochs.*.seconds']`. Default none.
+   */
+  readonly volatileState?: readonly string[];
 }
 
 export interface CheckOptions {

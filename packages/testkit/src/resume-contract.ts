@@ -2,6 +2,7 @@
 // and finish ≡ train N+M steps in one process — weights within the tolerance, equal history, time,
 // stop reason and plugin decisions. Moved here from packages/tests, where scenarios had to be
 // compiled modules; `checkPlugin` drives it from a plugin's factory module instead.
+
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import type { Interruption } from './companions.js';
 import { jsonDifference, tensorDifference } from './json-state.js';
 import type { ModuleRef } from './plugin-source.js';
 import type { KitSetup } from './setup.js';
+import { maskDecision, type VolatilePath } from './volatile-state.js';
 
 export type { Interruption } from './companions.js';
 
@@ -153,10 +155,12 @@ function decisionProblems(
   resumed: unknown[],
   tolerance: number,
   problems: string[],
+  volatile: VolatileFields | undefined,
 ): void {
   const strip = (d: unknown) => {
-    if (d === null || typeof d !== 'object' || !('tensors' in d)) return d;
-    const { tensors: _, ...rest } = d as Record<string, unknown>;
+    const masked = volatile ? maskDecision(d, volatile.plugin, volatile.paths) : d;
+    if (masked === null || typeof masked !== 'object' || !('tensors' in masked)) return masked;
+    const { tensors: _, ...rest } = masked as Record<string, unknown>;
     return rest;
   };
   const n = Math.max(straight.length, resumed.length);
@@ -198,6 +202,7 @@ export function compareRuns(
   first: RunResult,
   resumed: RunResult,
   tolerance: number,
+  volatile?: VolatileFields,
 ): Omit<ResumeOutcome, 'interruption'> {
   const problems: string[] = [];
   let maxWeightDiff = 0;
@@ -229,7 +234,7 @@ export function compareRuns(
     );
   }
   const decisions = [...first.decisions, ...resumed.decisions];
-  decisionProblems(straight.decisions, decisions, tolerance, problems);
+  decisionProblems(straight.decisions, decisions, tolerance, problems, volatile);
   return { straight, resumed, decisions, maxWeightDiff, maxLogDiff, problems };
 }
 
@@ -291,8 +296,15 @@ const backendOf = (o: { backend?: 'cpu' | 'wasm' }) => (o.backend ? { backend: o
 const readResult = async (file: string): Promise<RunResult> =>
   JSON.parse(await readFile(file, 'utf8')) as RunResult;
 
+/** Wall-clock fields of one plugin's state, compared by kind only (see `volatile-state.ts`). */
+export interface VolatileFields {
+  readonly plugin: string;
+  readonly paths: readonly VolatilePath[];
+}
+
 export interface ProcessRunOptions {
   readonly tolerance: number;
+  readonly volatile?: VolatileFields;
   /** Per child process. */
   readonly timeoutMs: number;
   /** Child processes at once. Default: the machine's cores, at most 3. */
@@ -337,7 +349,7 @@ export async function resumeInProcesses(
     const [base, ...rest] = await Promise.all([straight, ...splits]);
     return (rest as Awaited<(typeof splits)[number]>[]).map(({ interruption, first, resumed }) => ({
       interruption,
-      ...compareRuns(base as RunResult, first, resumed, options.tolerance),
+      ...compareRuns(base as RunResult, first, resumed, options.tolerance, options.volatile),
     }));
   } finally {
     await rm(work, { recursive: true, force: true });
