@@ -48,6 +48,8 @@ export interface WorkerInit {
   readonly errorBuffer: SharedArrayBuffer;
   /** `initWasmBackend({ wasmPaths })` in the worker. */
   readonly wasmPaths: string | undefined;
+  /** The main thread's tfjs `PROD` flag (`tf.enableProdMode()` skips per-op checks), mirrored in the worker. */
+  readonly prod: boolean;
 }
 
 /** Sent when what a step needs changes (first step, a larger batch, other metrics). */

@@ -78,6 +78,7 @@ function patchFrozenBatchNorm(layers: readonly BatchNormLike[]): void {
 
 async function start(): Promise<void> {
   await initWasmBackend(init.wasmPaths === undefined ? {} : { wasmPaths: init.wasmPaths });
+  if (init.prod) tf.enableProdMode();
   model = await tf.models.modelFromJSON({ modelTopology: init.modelTopology } as tf.io.ModelJSON);
   byName = new Map(
     (model.weights as unknown as LayerVariableLike[]).map((v) => [v.originalName, v] as const),
