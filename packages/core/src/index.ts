@@ -33,6 +33,13 @@ export {
   type HyperparamStoreState,
   USER_WRITER,
 } from './hyperparams.js';
+export { resolveBuiltinLoss, resolveBuiltinMetric } from './loop/gradient-source.js';
+export type {
+  GradientRequest,
+  GradientResult,
+  GradientSource,
+  SourceBatch,
+} from './loop/gradient-source-api.js';
 export type { GradientClipOptions } from './loop/step.js';
 export type { StepGateOption } from './loop/step-gate.js';
 export { LOSS_NAMES, type LossFn, type LossFnContext, type LossName, type LossSpec } from './losses.js';

@@ -62,6 +62,8 @@ export const LOSS_NAMES = Object.keys(LOSSES) as LossName[];
 
 export interface ResolvedLoss {
   readonly name: string;
+  /** The built-in loss's name (`'mse'`); undefined for a function (what a gradient source in a worker rebuilds from). */
+  readonly builtin?: string;
   /** Returns the mean loss over the batch as a scalar. */
   readonly fn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
 }
@@ -83,7 +85,7 @@ export function resolveLoss(spec: LossSpec | undefined, ctx: LossFnContext): Res
       `Unknown loss "${String(spec)}". Known losses: ${LOSS_NAMES.join(', ')}; or pass a function (yTrue, yPred) => tensor.`,
     );
   }
-  return { name: spec, fn: (t, p) => reduceMean(fn(t, p)) };
+  return { name: spec, builtin: spec, fn: (t, p) => reduceMean(fn(t, p)) };
 }
 
 function reduceMean(value: tf.Tensor): tf.Scalar {

@@ -32,6 +32,8 @@ export interface ResolvedMetric {
   readonly fn: (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Scalar;
   /** Which way it improves, when its spec says (`mode: 'auto'` reads it first). */
   readonly direction?: MetricDirection;
+  /** The built-in metric's name (`'accuracy'`); undefined for a function (what a gradient source in a worker rebuilds from). */
+  readonly builtin?: string;
 }
 
 function sparseCategoricalAccuracy(yTrue: tf.Tensor, yPred: tf.Tensor): tf.Tensor {
@@ -120,7 +122,12 @@ export function resolveMetrics(
       );
     }
     const metricFn = fn;
-    out.push({ name, fn: (t, p) => mean(metricFn(t, p)), ...(direction ? { direction } : {}) });
+    out.push({
+      name,
+      fn: (t, p) => mean(metricFn(t, p)),
+      ...(direction ? { direction } : {}),
+      ...(typeof spec === 'string' ? { builtin: spec } : {}),
+    });
   }
   return out;
 }

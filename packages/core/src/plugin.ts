@@ -417,6 +417,11 @@ export interface PluginMeta<N extends string> {
   readonly readback?: PluginReadback;
   /** What `ctx.plugin(name)` returns to other plugins. */
   readonly api?: ApiOf<N>;
+  /**
+   * Computes loss, metric values and gradients of each training batch instead of the trainer (e.g.
+   * over worker threads: `@tensorloop/data-parallel`). The first registered one is used. See `loop/gradient-source-api.ts`.
+   */
+  readonly gradientSource?: import('./loop/gradient-source-api.js').GradientSource;
   /** JSON-serializable state for checkpoints (tensors go in `stateTensors`). */
   state?(): StateOf<N>;
   /**

@@ -16,6 +16,7 @@ import { LogHub } from './logger.js';
 import { evaluateSource } from './loop/evaluate.js';
 import { type PreparedFitData, prepareFitData } from './loop/fit-data.js';
 import { FitLoop, type FitResult } from './loop/fit-loop.js';
+import { gradientSourceOf } from './loop/gradient-source.js';
 import { checkResumedEpochs } from './loop/resume-point.js';
 import type { StepDeps } from './loop/step.js';
 import { resolveStepGateMode } from './loop/step-gate.js';
@@ -123,6 +124,7 @@ export class Trainer {
       clip: checked.clip,
       syncHyperparams: () => this.bridge.sync(),
       gateMode: () => resolveStepGateMode(checked.stepGate, tf.getBackend()),
+      gradientSource: () => gradientSourceOf(trainer.plugins),
     };
     this.loop = new FitLoop({
       clock: this.clock,

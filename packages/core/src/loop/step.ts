@@ -6,7 +6,8 @@ import { type AnyOptimizer, isTensorloopOptimizer } from '../optimizer-seam.js';
 import type { GradientMap } from '../plugin.js';
 import type { TrainableWeight } from '../variables.js';
 import type { GradientAccumulator } from './accumulation.js';
-import { type ForwardDeps, forwardLossMetrics } from './forward.js';
+import { forwardLossMetrics } from './forward.js';
+import { batchGradients, type GradientDeps } from './gradient-source.js';
 import { applyGated, type PendingGate, type StepGateMode } from './step-gate.js';
 import { withSeededMathRandom } from './step-random.js';
 
@@ -17,7 +18,7 @@ export interface GradientClipOptions {
   readonly maxValue?: number;
 }
 
-export interface StepDeps extends ForwardDeps {
+export interface StepDeps extends GradientDeps {
   readonly optimizer: AnyOptimizer;
   readonly weights: readonly TrainableWeight[];
   readonly hooks: HookRunner;
@@ -69,27 +70,15 @@ function stepInTidy(
   const values = tf.tidy(() => {
     const batch = hooks.transform('transformBatch', pending.materialize());
     const trainable = deps.weights.filter((w) => w.variable.trainable);
-    let kept: tf.Scalar[] = [];
     if (trainable.length === 0) {
-      kept = forwardLossMetrics(deps, batch, { training: true }).values;
-      return tf.stack(kept) as tf.Tensor1D;
+      return tf.stack(forwardLossMetrics(deps, batch, { training: true }).values) as tf.Tensor1D;
     }
-    const { value: lossToDiff, grads } = tf.variableGrads(
-      () => {
-        const { yPred, loss, values } = forwardLossMetrics(deps, batch, { training: true });
-        // Inside the gradient tape every intermediate is disposed; keep what the logs report.
-        kept = values.map((v) => tf.keep(v));
-        const transformed = hooks.transform('transformLoss', loss, { batch, yPred });
-        return accumulator ? (tf.div(transformed, accumulator.k) as tf.Scalar) : transformed;
-      },
-      deps.weights.map((w) => w.variable),
-    );
-    let named: GradientMap = new Map();
-    for (const w of trainable) {
-      const g = grads[w.variable.name];
-      if (g) named.set(w.name, g);
-    }
-    named = hooks.transform('transformGradients', named);
+    const {
+      values: kept,
+      loss: lossToDiff,
+      grads,
+    } = batchGradients(deps, batch, deps.weights, accumulator?.k ?? 1);
+    const named = hooks.transform('transformGradients', grads);
     if (accumulator) {
       accumulator.add(named);
       outcome = accumulator.full ? applyAccumulated(deps, accumulator, lossToDiff) : NOT_STEPPED;
