@@ -128,11 +128,6 @@ export function maxPoolGrad(
 }
 
 /**
- * Four channels of one window that shares no pixel with another (stride ≥ window): each pixel
- * receives at most one gradient, so the first maximum's tap is found first and the gradient is
- * then stored, masked, at every tap of the window — no scalar scatter.
- */
-/**
  * MaxPoolGrad of 2×2 windows with stride 2 tiling an input of `2·rows` image rows (all images)
  * × `2·outW` columns, channels a multiple of 4: the same first-maximum choice as the general
  * loop, unrolled, with no bounds to check.
@@ -185,6 +180,11 @@ function maxPoolGrad2x2(x: usize, dy: usize, dx: usize, rows: i32, outW: i32, ch
   }
 }
 
+/**
+ * Four channels of one window that shares no pixel with another (stride ≥ window): each pixel
+ * receives at most one gradient, so the first maximum's tap is found first and the gradient is
+ * then stored, masked, at every tap of the window — no scalar scatter.
+ */
 function disjointWindowGrad(
   x: usize,
   g: usize,

@@ -64,6 +64,13 @@ const cases: PoolCase[] = [
     pad: 'valid',
   },
   {
+    name: '3x3 stride 3 tiling 9x9, 8 channels',
+    x: [2, 9, 9, 8],
+    filterSize: [3, 3],
+    strides: [3, 3],
+    pad: 'valid',
+  },
+  {
     name: '3x3 stride 3 same, 6 channels',
     x: [2, 10, 8, 6],
     filterSize: [3, 3],
