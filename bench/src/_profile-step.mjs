@@ -1,5 +1,9 @@
 // Kernel-time profile of one Trainer-like training step on wasm + @tensorloop/backend-wasm
-// (not part of run-all: files starting with _ are skipped). Usage: node bench/src/_profile-step.mjs [mlp|cnn]
+// (not part of run-all: files starting with _ are skipped). Usage:
+//   node bench/src/_profile-step.mjs [mlp|cnn] [--cpu]
+// `tf.profile` times kernels by wall clock, which on a loaded machine mostly measures waiting for a
+// core; `--cpu` instead wraps every wasm kernel with process CPU time (outermost kernel only, so a
+// kernel built from others counts once) and names matMuls by their operand shapes.
 import * as tf from '@tensorflow/tfjs';
 import { adam } from '@tensorloop/core';
 import { initBackend } from './lib/backends.mjs';
@@ -41,10 +45,39 @@ console.log(
   `${kind}: ${((cpu.user + cpu.system) / 1000 / n).toFixed(2)} ms cpu/step, ${((performance.now() - w0) / n).toFixed(2)} ms wall/step`,
 );
 const totals = new Map();
-const reps = 10;
-for (let r = 0; r < reps; r++) {
-  const p = await tf.profile(step);
-  for (const k of p.kernels) totals.set(k.name, (totals.get(k.name) ?? 0) + k.kernelTimeMs);
+const reps = process.argv.includes('--cpu') ? 40 : 10;
+if (process.argv.includes('--cpu')) {
+  let depth = 0;
+  for (const config of tf.getKernelsForBackend('wasm')) {
+    const run = config.kernelFunc;
+    config.kernelFunc = (args) => {
+      if (depth++ > 0) {
+        try {
+          return run(args);
+        } finally {
+          depth--;
+        }
+      }
+      const t = process.cpuUsage();
+      try {
+        return run(args);
+      } finally {
+        depth--;
+        const c = process.cpuUsage(t);
+        const { a, b } = args.inputs;
+        const key = /MatMul/.test(config.kernelName)
+          ? `${config.kernelName} ${a.shape}${args.attrs.transposeA ? 'ᵀ' : ''}·${b.shape}${args.attrs.transposeB ? 'ᵀ' : ''}`
+          : config.kernelName;
+        totals.set(key, (totals.get(key) ?? 0) + (c.user + c.system) / 1000);
+      }
+    };
+  }
+  for (let r = 0; r < reps; r++) step();
+} else {
+  for (let r = 0; r < reps; r++) {
+    const p = await tf.profile(step);
+    for (const k of p.kernels) totals.set(k.name, (totals.get(k.name) ?? 0) + k.kernelTimeMs);
+  }
 }
 const rows = [...totals].sort((a, b) => b[1] - a[1]);
 const sum = rows.reduce((a, [, t]) => a + t, 0);

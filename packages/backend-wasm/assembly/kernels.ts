@@ -33,8 +33,25 @@ export function maxPoolGrad(
 ): void {
   const rowStride = inW * channels;
   const imageStride = inH * rowStride;
-  memory.fill(dx, 0, (<usize>(batch * imageStride)) << 2);
   const vectorChannels = channels & ~3;
+  const disjoint = strideH >= effH && strideW >= effW;
+  // Windows that tile the input (2×2 stride 2 on an even size) write every pixel of it: the
+  // masked stores leave zeros where no maximum is, so dx needs no clearing first.
+  const tiles =
+    disjoint &&
+    vectorChannels === channels &&
+    strideH === effH &&
+    strideW === effW &&
+    dilH === 1 &&
+    dilW === 1 &&
+    outH * strideH - padTop >= inH &&
+    outW * strideW - padLeft >= inW;
+  const exact2x2 = effH === 2 && effW === 2 && padTop === 0 && padLeft === 0;
+  if (tiles && exact2x2 && inH === 2 * outH && inW === 2 * outW) {
+    maxPoolGrad2x2(x, dy, dx, batch * outH, outW, channels);
+    return;
+  }
+  if (!tiles) memory.fill(dx, 0, (<usize>(batch * imageStride)) << 2);
   let g = dy;
   for (let n = 0; n < batch; n++) {
     const image = n * imageStride;
@@ -43,6 +60,26 @@ export function maxPoolGrad(
       for (let ow = 0; ow < outW; ow++) {
         const wStart = ow * strideW - padLeft;
         let c = 0;
+        if (disjoint) {
+          for (; c < vectorChannels; c += 4) {
+            disjointWindowGrad(
+              x,
+              g,
+              dx,
+              image,
+              hStart,
+              wStart,
+              c,
+              inH,
+              inW,
+              channels,
+              effH,
+              effW,
+              dilH,
+              dilW,
+            );
+          }
+        }
         for (; c < vectorChannels; c += 4) {
           let best = f32x4.splat(-Infinity);
           let bestIndex = i32x4.splat(-1);
@@ -86,6 +123,112 @@ export function maxPoolGrad(
         }
         g += (<usize>channels) << 2;
       }
+    }
+  }
+}
+
+/**
+ * MaxPoolGrad of 2×2 windows with stride 2 tiling an input of `2·rows` image rows (all images)
+ * × `2·outW` columns, channels a multiple of 4: the same first-maximum choice as the general
+ * loop, unrolled, with no bounds to check.
+ */
+function maxPoolGrad2x2(x: usize, dy: usize, dx: usize, rows: i32, outW: i32, channels: i32): void {
+  const pixelBytes = (<usize>channels) << 2;
+  const rowBytes = <usize>(2 * outW) * pixelBytes;
+  const lowest = f32x4.splat(-Infinity);
+  const none = i32x4.splat(-1);
+  const t1 = i32x4.splat(1);
+  const t2 = i32x4.splat(2);
+  const t3 = i32x4.splat(3);
+  let g = dy;
+  for (let r = 0; r < rows; r++) {
+    const top = x + <usize>r * 2 * rowBytes;
+    const dTop = dx + <usize>r * 2 * rowBytes;
+    for (let ow = 0; ow < outW; ow++) {
+      const p00 = top + <usize>(2 * ow) * pixelBytes;
+      const p01 = p00 + pixelBytes;
+      const p10 = p00 + rowBytes;
+      const p11 = p10 + pixelBytes;
+      const d00 = dTop + <usize>(2 * ow) * pixelBytes;
+      const d01 = d00 + pixelBytes;
+      const d10 = d00 + rowBytes;
+      const d11 = d10 + pixelBytes;
+      for (let c: usize = 0; c < pixelBytes; c += 16) {
+        const v0 = v128.load(p00 + c);
+        const w0 = f32x4.gt(v0, lowest);
+        let best = v128.bitselect(v0, lowest, w0);
+        let tap = v128.andnot(none, w0); // 0 where the first pixel won, −1 where none did yet
+        const v1 = v128.load(p01 + c);
+        const w1 = f32x4.gt(v1, best);
+        best = v128.bitselect(v1, best, w1);
+        tap = v128.bitselect(t1, tap, w1);
+        const v2 = v128.load(p10 + c);
+        const w2 = f32x4.gt(v2, best);
+        best = v128.bitselect(v2, best, w2);
+        tap = v128.bitselect(t2, tap, w2);
+        const v3 = v128.load(p11 + c);
+        const w3 = f32x4.gt(v3, best);
+        tap = v128.bitselect(t3, tap, w3);
+        const grad = v128.load(g + c);
+        v128.store(d00 + c, v128.and(grad, i32x4.eq(tap, i32x4.splat(0))));
+        v128.store(d01 + c, v128.and(grad, i32x4.eq(tap, t1)));
+        v128.store(d10 + c, v128.and(grad, i32x4.eq(tap, t2)));
+        v128.store(d11 + c, v128.and(grad, i32x4.eq(tap, t3)));
+      }
+      g += pixelBytes;
+    }
+  }
+}
+
+/**
+ * Four channels of one window that shares no pixel with another (stride ≥ window): each pixel
+ * receives at most one gradient, so the first maximum's tap is found first and the gradient is
+ * then stored, masked, at every tap of the window — no scalar scatter.
+ */
+function disjointWindowGrad(
+  x: usize,
+  g: usize,
+  dx: usize,
+  image: i32,
+  hStart: i32,
+  wStart: i32,
+  c: i32,
+  inH: i32,
+  inW: i32,
+  channels: i32,
+  effH: i32,
+  effW: i32,
+  dilH: i32,
+  dilW: i32,
+): void {
+  const rowStride = inW * channels;
+  let best = f32x4.splat(-Infinity);
+  let bestTap = i32x4.splat(-1);
+  let tap = 0;
+  for (let fh = 0; fh < effH; fh += dilH) {
+    const h = hStart + fh;
+    for (let fw = 0; fw < effW; fw += dilW) {
+      const w = wStart + fw;
+      if (h >= 0 && h < inH && w >= 0 && w < inW) {
+        const value = v128.load(x + ((<usize>(image + h * rowStride + w * channels + c)) << 2));
+        const wins = f32x4.gt(value, best);
+        best = v128.bitselect(value, best, wins);
+        bestTap = v128.bitselect(i32x4.splat(tap), bestTap, wins);
+      }
+      tap++;
+    }
+  }
+  const grad = v128.load(g + ((<usize>c) << 2));
+  tap = 0;
+  for (let fh = 0; fh < effH; fh += dilH) {
+    const h = hStart + fh;
+    for (let fw = 0; fw < effW; fw += dilW) {
+      const w = wStart + fw;
+      if (h >= 0 && h < inH && w >= 0 && w < inW) {
+        const at = dx + ((<usize>(image + h * rowStride + w * channels + c)) << 2);
+        v128.store(at, v128.and(grad, i32x4.eq(bestTap, i32x4.splat(tap))));
+      }
+      tap++;
     }
   }
 }
@@ -414,6 +557,179 @@ export function transposeMatrices(src: usize, dst: usize, batch: i32, rows: i32,
       for (let j = cols4; j < cols; j++)
         store<u32>(d + ((<usize>(j * rows + i)) << 2), load<u32>(s + ((<usize>(i * cols + j)) << 2)));
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Products
+
+/** Rows of a and b per pass: one chunk of both stays in cache while every block reads it. */
+const CHUNK_ROWS = 256;
+
+/**
+ * out = aᵀ·b for a `[rows, m]` and b `[rows, n]` (row-major), without transposing either: the
+ * filter gradient patchesᵀ·dy of a conv with few input columns, where the long shared dimension
+ * (batch·outH·outW) makes XNNPACK's product need two transposes and a packing of the long
+ * operand. Blocks of 4 rows × 8 columns of `out` are held in registers while a chunk of rows
+ * streams by; every element is summed over r in increasing order, in float32.
+ */
+export function matmulTransposeA(a: usize, b: usize, out: usize, rows: i32, m: i32, n: i32): void {
+  memory.fill(out, 0, (<usize>(m * n)) << 2);
+  const m4 = m & ~3;
+  const n8 = n & ~7;
+  const n4 = n & ~3;
+  for (let r0 = 0; r0 < rows; r0 += CHUNK_ROWS) {
+    const r1 = min(r0 + CHUNK_ROWS, rows);
+    for (let j = 0; j < n8; j += 8) {
+      let i = 0;
+      for (; i < m4; i += 4) block4x8(a, b, out, r0, r1, i, j, m, n);
+      for (; i < m; i++) block1x8(a, b, out, r0, r1, i, j, m, n);
+    }
+    if (n4 > n8) {
+      for (let i = 0; i < m; i++) block1x4(a, b, out, r0, r1, i, n8, m, n);
+    }
+    for (let j = n4; j < n; j++) {
+      for (let i = 0; i < m; i++) {
+        const at = out + ((<usize>(i * n + j)) << 2);
+        let acc = load<f32>(at);
+        for (let r = r0; r < r1; r++) {
+          acc += load<f32>(a + ((<usize>(r * m + i)) << 2)) * load<f32>(b + ((<usize>(r * n + j)) << 2));
+        }
+        store<f32>(at, acc);
+      }
+    }
+  }
+}
+
+function block4x8(a: usize, b: usize, out: usize, r0: i32, r1: i32, i: i32, j: i32, m: i32, n: i32): void {
+  const rowBytes = (<usize>n) << 2;
+  const o0 = out + ((<usize>(i * n + j)) << 2);
+  const o1 = o0 + rowBytes;
+  const o2 = o1 + rowBytes;
+  const o3 = o2 + rowBytes;
+  let c00 = v128.load(o0);
+  let c01 = v128.load(o0 + 16);
+  let c10 = v128.load(o1);
+  let c11 = v128.load(o1 + 16);
+  let c20 = v128.load(o2);
+  let c21 = v128.load(o2 + 16);
+  let c30 = v128.load(o3);
+  let c31 = v128.load(o3 + 16);
+  let pa = a + ((<usize>(r0 * m + i)) << 2);
+  let pb = b + ((<usize>(r0 * n + j)) << 2);
+  const strideA = (<usize>m) << 2;
+  for (let r = r0; r < r1; r++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb + 16);
+    const av = v128.load(pa);
+    const a0 = f32x4.splat(f32x4.extract_lane(av, 0));
+    c00 = f32x4.add(c00, f32x4.mul(a0, b0));
+    c01 = f32x4.add(c01, f32x4.mul(a0, b1));
+    const a1 = f32x4.splat(f32x4.extract_lane(av, 1));
+    c10 = f32x4.add(c10, f32x4.mul(a1, b0));
+    c11 = f32x4.add(c11, f32x4.mul(a1, b1));
+    const a2 = f32x4.splat(f32x4.extract_lane(av, 2));
+    c20 = f32x4.add(c20, f32x4.mul(a2, b0));
+    c21 = f32x4.add(c21, f32x4.mul(a2, b1));
+    const a3 = f32x4.splat(f32x4.extract_lane(av, 3));
+    c30 = f32x4.add(c30, f32x4.mul(a3, b0));
+    c31 = f32x4.add(c31, f32x4.mul(a3, b1));
+    pa += strideA;
+    pb += rowBytes;
+  }
+  v128.store(o0, c00);
+  v128.store(o0 + 16, c01);
+  v128.store(o1, c10);
+  v128.store(o1 + 16, c11);
+  v128.store(o2, c20);
+  v128.store(o2 + 16, c21);
+  v128.store(o3, c30);
+  v128.store(o3 + 16, c31);
+}
+
+function block1x8(a: usize, b: usize, out: usize, r0: i32, r1: i32, i: i32, j: i32, m: i32, n: i32): void {
+  const o0 = out + ((<usize>(i * n + j)) << 2);
+  let c0 = v128.load(o0);
+  let c1 = v128.load(o0 + 16);
+  let pa = a + ((<usize>(r0 * m + i)) << 2);
+  let pb = b + ((<usize>(r0 * n + j)) << 2);
+  const strideA = (<usize>m) << 2;
+  const strideB = (<usize>n) << 2;
+  for (let r = r0; r < r1; r++) {
+    const s = v128.load32_splat(pa);
+    c0 = f32x4.add(c0, f32x4.mul(s, v128.load(pb)));
+    c1 = f32x4.add(c1, f32x4.mul(s, v128.load(pb + 16)));
+    pa += strideA;
+    pb += strideB;
+  }
+  v128.store(o0, c0);
+  v128.store(o0 + 16, c1);
+}
+
+function block1x4(a: usize, b: usize, out: usize, r0: i32, r1: i32, i: i32, j: i32, m: i32, n: i32): void {
+  const o0 = out + ((<usize>(i * n + j)) << 2);
+  let c0 = v128.load(o0);
+  let pa = a + ((<usize>(r0 * m + i)) << 2);
+  let pb = b + ((<usize>(r0 * n + j)) << 2);
+  const strideA = (<usize>m) << 2;
+  const strideB = (<usize>n) << 2;
+  for (let r = r0; r < r1; r++) {
+    c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(pa), v128.load(pb)));
+    pa += strideA;
+    pb += strideB;
+  }
+  v128.store(o0, c0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise
+
+/**
+ * out[r, j] = a[r, j] + b[j] for a `[rows, width]` and b `[width]`: a bias added to every row (the
+ * dense and conv layers' bias in training, where tfjs does not fuse it), which tfjs-backend-wasm
+ * runs through its generic broadcasting loop. float32 addition, so the result is exact-equal.
+ */
+export function addRows(a: usize, b: usize, out: usize, rows: i32, width: i32): void {
+  const w4 = width & ~3;
+  const rowBytes = (<usize>width) << 2;
+  let pa = a;
+  let po = out;
+  for (let r = 0; r < rows; r++) {
+    let j = 0;
+    for (; j < w4; j += 4) {
+      const at = (<usize>j) << 2;
+      v128.store(po + at, f32x4.add(v128.load(pa + at), v128.load(b + at)));
+    }
+    for (; j < width; j++) {
+      const at = (<usize>j) << 2;
+      store<f32>(po + at, load<f32>(pa + at) + load<f32>(b + at));
+    }
+    pa += rowBytes;
+    po += rowBytes;
+  }
+}
+
+/**
+ * The relu gradient out = dy·step(x) in one pass, with tfjs's step (1 for x > 0, 0 otherwise,
+ * NaN for NaN) and the same float32 product, so the result is identical to Step then Multiply.
+ */
+export function reluGrad(dy: usize, x: usize, out: usize, size: i32): void {
+  const one = f32x4.splat(1);
+  const zero = f32x4.splat(0);
+  const s4 = size & ~3;
+  let i = 0;
+  for (; i < s4; i += 4) {
+    const at = (<usize>i) << 2;
+    const v = v128.load(x + at);
+    let step = v128.bitselect(one, zero, f32x4.gt(v, zero));
+    step = v128.bitselect(v, step, f32x4.ne(v, v));
+    v128.store(out + at, f32x4.mul(v128.load(dy + at), step));
+  }
+  for (; i < size; i++) {
+    const at = (<usize>i) << 2;
+    const v = load<f32>(x + at);
+    const step: f32 = v > 0 ? 1 : v <= 0 ? 0 : v; // NaN fails both comparisons
+    store<f32>(out + at, load<f32>(dy + at) * step);
   }
 }
 

@@ -101,6 +101,9 @@ export interface CompiledKernels {
   ): void;
   transposeMatrices(src: number, dst: number, batch: number, rows: number, cols: number): void;
   columnSum(x: number, out: number, rows: number, width: number): void;
+  matmulTransposeA(a: number, b: number, out: number, rows: number, m: number, n: number): void;
+  addRows(a: number, b: number, out: number, rows: number, width: number): void;
+  reluGrad(dy: number, x: number, out: number, size: number): void;
 }
 
 let compiledModule: WebAssembly.Module | undefined;
@@ -122,10 +125,18 @@ function memoryOf(backend: WasmBackend): WebAssembly.Memory {
   return memory;
 }
 
+/**
+ * Compiles the kernels module asynchronously (`initWasmBackend` awaits it): browsers refuse
+ * synchronous compilation of modules over 4 KB on the main thread, and this one is about 5 KB.
+ */
+export async function precompileKernels(): Promise<void> {
+  compiledModule ??= await WebAssembly.compile(decodeBase64(COMPILED_KERNELS_BASE64) as BufferSource);
+}
+
 export function compiledKernels(backend: WasmBackend): CompiledKernels {
   let kernels = instances.get(backend.wasm);
   if (kernels === undefined) {
-    // Under 4 KB: small enough for synchronous compilation on a browser's main thread (limit 4 KB).
+    // Synchronous when `precompileKernels` has not run (fine in Node and workers).
     compiledModule ??= new WebAssembly.Module(decodeBase64(COMPILED_KERNELS_BASE64) as BufferSource);
     const instance = new WebAssembly.Instance(compiledModule, { env: { memory: memoryOf(backend) } });
     kernels = instance.exports as unknown as CompiledKernels;

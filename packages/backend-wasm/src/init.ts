@@ -1,5 +1,6 @@
 import { env, getBackend, ready, setBackend, version_core } from '@tensorflow/tfjs';
 import { getThreadsCount, setThreadsCount, setWasmPaths, version_wasm } from '@tensorflow/tfjs-backend-wasm';
+import { precompileKernels } from './compiled.js';
 import { TensorloopError } from './errors.js';
 import { KERNEL_PATCHES } from './kernels.js';
 
@@ -75,6 +76,7 @@ export async function initWasmBackend(options: WasmBackendOptions = {}): Promise
   let ok = false;
   let cause: unknown;
   try {
+    await precompileKernels();
     ok = await setBackend('wasm');
     await ready();
   } catch (error) {

@@ -1,4 +1,5 @@
 import { getKernel, type KernelConfig, registerKernel, unregisterKernel } from '@tensorflow/tfjs';
+import { addConfig } from './add-rows.js';
 import { avgPoolGradConfig } from './avg-pool-grad.js';
 import { batchMatMulConfig, fusedMatMulConfig } from './batch-matmul.js';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter.js';
@@ -9,6 +10,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-bac
 import { FUSED_ADAM, FUSED_SGD, fusedAdamConfig, fusedSgdConfig } from './fused-optimizers.js';
 import { castConfig, identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { RELU_GRAD, registerReluGradient, reluGradConfig } from './relu-gradient.js';
 import { sumConfig } from './sum.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
 
@@ -122,6 +124,22 @@ export const KERNEL_PATCHES: readonly KernelPatch[] = [
     config: sumConfig,
   },
   {
+    kernelName: 'Add',
+    kind: 'replaced',
+    why:
+      'a bias added to every row (dense and conv layers in training) went through a generic ' +
+      'broadcasting loop; now one compiled pass per row (other adds: tfjs kernel)',
+    config: addConfig,
+  },
+  {
+    kernelName: RELU_GRAD,
+    kind: 'added',
+    why:
+      "the relu gradient dy*step(x) in one compiled pass instead of Step then Multiply; tfjs-core's " +
+      'Relu gradient is re-registered to call it on wasm (its own gradient elsewhere)',
+    config: () => reluGradConfig,
+  },
+  {
     kernelName: FUSED_ADAM,
     kind: 'added',
     why:
@@ -157,5 +175,6 @@ export function registerTrainingKernels(): void {
     if (getKernel(config.kernelName, 'wasm') !== undefined) unregisterKernel(config.kernelName, 'wasm');
     registerKernel(config);
   }
+  registerReluGradient();
   registry[REGISTERED] = true;
 }

@@ -7,7 +7,7 @@ interface PoolCase {
   x: [number, number, number, number];
   filterSize: [number, number];
   strides: [number, number];
-  pad: 'valid' | 'same' | number;
+  pad: 'valid' | 'same' | number | [[number, number], [number, number], [number, number], [number, number]];
   /** Round inputs to a few levels so windows contain ties. */
   ties?: boolean;
 }
@@ -29,6 +29,55 @@ const cases: PoolCase[] = [
   { name: '7 channels 3x3 stride 1 same', x: [2, 5, 6, 7], filterSize: [3, 3], strides: [1, 1], pad: 'same' },
   { name: 'benchmark pool1 28x28x16', x: [2, 28, 28, 16], filterSize: [2, 2], strides: [2, 2], pad: 'valid' },
   { name: 'benchmark pool2 14x14x32', x: [2, 14, 14, 32], filterSize: [2, 2], strides: [2, 2], pad: 'valid' },
+  // Disjoint windows (stride ≥ window): the masked-store path, with padding and remainders.
+  {
+    name: 'benchmark pool2 11x11x32 (remainder)',
+    x: [2, 11, 11, 32],
+    filterSize: [2, 2],
+    strides: [2, 2],
+    pad: 'valid',
+  },
+  {
+    name: '2x2 stride 2 same, odd input (padding taps)',
+    x: [2, 7, 9, 8],
+    filterSize: [2, 2],
+    strides: [2, 2],
+    pad: 'same',
+  },
+  {
+    name: '2x2 stride 2, explicit pad top/left 1 on even input',
+    x: [1, 6, 8, 4],
+    filterSize: [2, 2],
+    strides: [2, 2],
+    pad: [
+      [0, 0],
+      [1, 0],
+      [1, 0],
+      [0, 0],
+    ],
+  },
+  {
+    name: '2x2 stride 3 (gaps between windows)',
+    x: [1, 8, 8, 4],
+    filterSize: [2, 2],
+    strides: [3, 3],
+    pad: 'valid',
+  },
+  {
+    name: '3x3 stride 3 tiling 9x9, 8 channels',
+    x: [2, 9, 9, 8],
+    filterSize: [3, 3],
+    strides: [3, 3],
+    pad: 'valid',
+  },
+  {
+    name: '3x3 stride 3 same, 6 channels',
+    x: [2, 10, 8, 6],
+    filterSize: [3, 3],
+    strides: [3, 3],
+    pad: 'same',
+    ties: true,
+  },
   { name: 'ties, 8 channels', x: [1, 6, 6, 8], filterSize: [3, 3], strides: [2, 2], pad: 'same', ties: true },
   {
     name: 'window larger than stride, valid',
