@@ -89,6 +89,19 @@ describe('CustomCallbackArgs objects', () => {
     expect(t.plugins.map((p) => p.name)).not.toContain(CALLBACKS_PLUGIN); // for this fit only
   });
 
+  test('fields and helpers of your own ride along; only a misspelt method is refused', async () => {
+    const t = trainer();
+    const timer = {
+      ms: [] as number[],
+      label: () => 'timer',
+      onEpochEnd(epoch: number) {
+        this.ms.push(epoch);
+      },
+    };
+    await t.fit(classificationData(8), { epochs: 2, batchSize: 8, callbacks: timer });
+    expect(timer.ms).toEqual([0, 1]); // called as a method: `this` is the object
+  });
+
   test('async methods are awaited before the loop goes on', async () => {
     const t = trainer();
     const order: string[] = [];

@@ -26,12 +26,11 @@ export interface TfjsCallbackArgs {
   onBatchEnd?: (batch: number, logs?: tf.Logs) => MaybePromise;
 }
 
-/** `fit(data, { callbacks })` as tfjs takes it: one callback object or instance, or a list. */
-export type TfjsCallbacks =
-  | TfjsCallbackArgs
-  | tf.CustomCallback
-  | tf.Callback
-  | readonly (TfjsCallbackArgs | tf.CustomCallback | tf.Callback)[];
+/**
+ * `fit(data, { callbacks })` as tfjs takes it: one callback or a list. `tf.CustomCallback`,
+ * `tf.callbacks.earlyStopping()` and other `tf.Callback` instances fit this type too.
+ */
+export type TfjsCallbacks = TfjsCallbackArgs | readonly TfjsCallbackArgs[];
 
 const METHODS = [
   'onTrainBegin',
@@ -119,22 +118,30 @@ function bridgeArgs(cb: Record<string, unknown>, i: number): BridgedCallback {
         `fit(): callbacks[${i}].${key} is a tfjs callback option the bridge does not support: ${instead}.`,
       );
     }
-    if (!valid.includes(key)) {
+    // Your own fields and helpers ride along, as in tfjs; a misspelt method (`onEpochEnds`) would
+    // never run, so it is refused.
+    if (!valid.includes(key) && /^on[A-Z]/.test(key)) {
       throw new TensorloopError(
         'TL_OPTION_INVALID',
         `fit(): callbacks[${i}] has an unknown method "${key}"; did you mean "${closestKey(key, valid)}"? tfjs callbacks are ${METHODS.join(', ')}.`,
       );
     }
-    if (typeof value !== 'function') {
+    if (valid.includes(key) && typeof value !== 'function') {
       throw new TensorloopError(
         'TL_OPTION_INVALID',
         `fit(): callbacks[${i}].${key} must be a function (tfjs's CustomCallbackArgs); got ${describeValue(value)}.`,
       );
     }
   }
+  const call: BridgedCallback['call'] = {};
+  for (const m of METHODS) {
+    const fn = cb[m];
+    // Called as methods, as tfjs does: `this` is the callback object.
+    if (typeof fn === 'function') call[m] = (...args: never[]) => fn.apply(cb, args);
+  }
   return {
     label: `callbacks[${i}]`,
-    call: cb as BridgedCallback['call'],
+    call,
     instance: undefined,
     wantsBatchLogs: typeof cb.onBatchEnd === 'function',
     stopReason: () => `callbacks[${i}] set model.stopTraining`,
