@@ -97,6 +97,23 @@ describe('printed by default, once per epoch, through the log', () => {
     expect(lines(entries)).toHaveLength(count);
   });
 
+  test('plugins subscribed to the logger do not get it (they have the logs)', async () => {
+    const entries: LogEntry[] = [];
+    const seen: LogEntry[] = [];
+    const listener = definePlugin({
+      name: 'listener',
+      onFitStart: (ctx) => void ctx.logger.subscribe((e) => seen.push(e)),
+      onEpochEnd: (ctx) => ctx.logger.info('noted'),
+    });
+    await make({ log: (e) => entries.push(e), plugins: [listener] }).fit(classificationData(8), {
+      epochs: 2,
+      batchSize: 8,
+    });
+    expect(lines(entries)).toHaveLength(2);
+    expect(lines(seen)).toEqual([]);
+    expect(seen.map((e) => e.message)).toEqual(['noted', 'noted']);
+  });
+
   test('a plugin that prints its own summary turns the line off', async () => {
     const entries: LogEntry[] = [];
     const bar = definePlugin({ name: 'bar', printsEpochSummary: true, onEpochEnd: () => {} });

@@ -1,5 +1,5 @@
 import { TensorloopError } from './errors.js';
-import type { Logger, Logs, Plugin } from './plugin.js';
+import type { Logs, Plugin } from './plugin.js';
 
 /**
  * Core's one line per epoch (`epoch 3/10 · loss 0.412 · val_loss 0.398 · accuracy 0.87 · 2.1 s`),
@@ -69,10 +69,16 @@ export interface EpochDone {
   readonly partial: boolean;
 }
 
-/** The line's printer: writes through the trainer's logger, so `log: fn` sinks see it too. */
-export function epochLinePrinter(logger: Logger, wanted: () => boolean): (done: EpochDone) => void {
+/**
+ * The line's printer: `print` goes to the `log` option's sink (the console, or your `log: fn` as an
+ * info entry from `trainer`), not to plugins subscribed to the logger (they have the logs).
+ */
+export function epochLinePrinter(
+  print: (message: string) => void,
+  wanted: () => boolean,
+): (done: EpochDone) => void {
   return (done) => {
     if (!wanted()) return;
-    logger.info(formatEpochLine(done.fitEpoch, done.epochs, done.logs, done.seconds, done.partial));
+    print(formatEpochLine(done.fitEpoch, done.epochs, done.logs, done.seconds, done.partial));
   };
 }

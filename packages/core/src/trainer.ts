@@ -152,7 +152,10 @@ export class Trainer {
       seed: options.seed ?? 0,
       hyperparamLogs: () => this.bridge.lrLogs(),
       resetStates: () => this.resetStates(),
-      onEpochDone: epochLinePrinter(this.logger, () => this.epochLineOn),
+      onEpochDone: epochLinePrinter(
+        (line) => this.logHub.print('trainer', line),
+        () => this.epochLineOn,
+      ),
     });
     this.resetStates = stateResetter(model, checked.resetStates);
     this.checkpoints = new TrainerCheckpoints({
