@@ -1,7 +1,7 @@
 // The plugin's tests, as its author writes them: the testkit's conformance checks (under Vitest), and
 // behaviour tests on the kit's tiny deterministic runs.
-import type * as tf from '@tensorflow/tfjs';
-import { definePlugin, type Plugin } from '@tensorloop/core';
+import * as tf from '@tensorflow/tfjs';
+import { definePlugin, type Plugin, Trainer } from '@tensorloop/core';
 import { checkPlugin, runWithPlugins } from '@tensorloop/testkit';
 import { describe, expect, test } from 'vitest';
 import { ema, NAME } from './ema.js';
@@ -66,6 +66,53 @@ describe('the average', () => {
     expect(maxDiff(weightsOf(run.trainer.model), expected)).toBeLessThan(1e-6);
     expect(maxDiff(weightsOf(run.trainer.model), seen.steps.at(-1)!)).toBeGreaterThan(1e-4);
     run.dispose();
+  });
+
+  test('a step a gate skipped on the device (event.applied false) leaves the average as it was', async () => {
+    await tf.setBackend('cpu');
+    const { plugin: recorder, seen } = weightRecorder();
+    // Odd batches are skipped on the device: the weights stay, and so must the average.
+    const gate = definePlugin({
+      name: 'test:gate',
+      transformStepGate: (ctx, g) => tf.logicalAnd(g, tf.scalar(ctx.time.batch % 2 === 0)),
+    });
+    const model = tf.sequential({
+      layers: [
+        tf.layers.dense({
+          units: 2,
+          inputShape: [3],
+          kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+        }),
+      ],
+    });
+    const data = {
+      x: tf.randomNormal([16, 3], 0, 1, 'float32', 1),
+      y: tf.randomNormal([16, 2], 0, 1, 'float32', 2),
+    };
+    const trainer = new Trainer({
+      model,
+      loss: 'meanSquaredError',
+      optimizer: tf.train.sgd(0.1),
+      plugins: [gate, ema({ decay: 0.8, warmup: false, validate: false }), recorder],
+      stepGate: 'device',
+      log: 'silent',
+    });
+    await trainer.fit(data, { epochs: 1, batchSize: 4, shuffle: false });
+    const average = (gated: boolean) => {
+      let avg = seen.initial!;
+      seen.steps.forEach((w, i) => {
+        if (gated && i % 2 === 1) return;
+        avg = Object.fromEntries(
+          Object.entries(avg).map(([name, s]) => [name, s.map((v, j) => 0.8 * v + 0.2 * w[name]![j]!)]),
+        );
+      });
+      return avg;
+    };
+    expect(seen.steps).toHaveLength(4);
+    expect(maxDiff(weightsOf(model), average(true))).toBeLessThan(1e-6);
+    expect(maxDiff(average(true), average(false))).toBeGreaterThan(1e-4); // the gate made a difference
+    tf.dispose([data.x, data.y]);
+    model.dispose();
   });
 
   test('validation sees the average; training goes on from the raw weights, exactly as without the plugin', async () => {

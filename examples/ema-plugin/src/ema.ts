@@ -100,6 +100,9 @@ export function ema(options: EmaOptions = {}): Plugin<typeof NAME> {
       currentDecay: () => decayAt(updates),
       copyTo: (model) => writeAverage(model),
     },
+    // It swaps the average in for validation and at the end of a fit: declared, so another writer at
+    // the same point (early stopping's restore-best) is a conflict until one orders itself.
+    writesWeights: [...(validate ? ['validation' as const] : []), ...(swapAtEnd ? ['fitEnd' as const] : [])],
     describe: () => [`decay ${decay}${warmup ? ' (ramped up over the first updates)' : ''}`],
     onFitStart(ctx) {
       // First fit (or a state without tensors): the average starts at the current weights.
@@ -107,14 +110,17 @@ export function ema(options: EmaOptions = {}): Plugin<typeof NAME> {
         shadow = new Map(ctx.model.weights.map((w) => [w.originalName, tf.variable(w.read(), false)]));
       }
     },
-    afterOptimizerStep(ctx) {
-      // Inside the step's tf.tidy: the temporaries go with it; assign keeps the new values.
+    afterOptimizerStep(ctx, { applied }) {
+      // Inside the step's tf.tidy: the temporaries go with it; assign keeps the new values. A step a
+      // gate skipped on the device (`applied` false: AMP's overflow skip) leaves the average as it was.
       const d = decayAt(updates);
       for (const w of ctx.model.weights) {
         const avg = shadow!.get(w.originalName)!;
-        avg.assign(tf.add(tf.mul(avg, d), tf.mul(w.read(), 1 - d)));
+        const next = tf.add(tf.mul(avg, d), tf.mul(w.read(), 1 - d));
+        avg.assign(applied ? tf.where(applied, next, avg) : next);
       }
       updates += 1;
+      return undefined;
     },
     onValidationStart(ctx) {
       if (!validate || !shadow) return;

@@ -1,9 +1,16 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { HookRunner } from './hooks.js';
 import { type AnyOptimizer, isTensorloopOptimizer } from './optimizer-seam.js';
-import { type FitPlanInfo, HOOK_KINDS, type Plugin, type TrainerContext } from './plugin.js';
+import {
+  type FitPlanInfo,
+  HOOK_KINDS,
+  type Plugin,
+  type TrainerContext,
+  WEIGHT_WRITE_POINTS,
+} from './plugin.js';
 import type { Time } from './time.js';
 import type { TrainableWeight } from './variables.js';
+import type { WeightWriter } from './weight-writers.js';
 
 export interface PlanParts {
   readonly model: tf.LayersModel;
@@ -18,6 +25,8 @@ export interface PlanParts {
   readonly backend: string;
   /** Declared hyperparameter writers: `lr (group head): set by a, multiply by b`. */
   readonly writers: readonly { plugin: string; name: string; mode: string; groups?: readonly string[] }[];
+  /** Declared weight writers (`writesWeights`), in plugin order. */
+  readonly weightWriters?: readonly WeightWriter[];
   /** Each plugin's context, handed to its `describe(ctx)`. */
   readonly contextFor: (plugin: string) => TrainerContext;
 }
@@ -79,6 +88,13 @@ export function describePlan(parts: PlanParts): string {
       byName.set(key, [...(byName.get(key) ?? []), `${w.mode} by ${w.plugin}`]);
     }
     for (const [key, who] of byName) lines.push(`  ${key}: ${who.join(', ')}`);
+  }
+  if (parts.weightWriters?.length) {
+    lines.push('weight writers (later wins):');
+    for (const point of WEIGHT_WRITE_POINTS) {
+      const who = parts.weightWriters.filter((w) => w.point === point).map((w) => w.plugin);
+      if (who.length) lines.push(`  ${point}: ${who.join(' → ')}`);
+    }
   }
   const hooks = parts.hooks.hooks();
   if (hooks.length) {

@@ -8,6 +8,7 @@ export type TensorloopErrorCode =
   | 'TL_PLUGIN_DUPLICATE'
   | 'TL_PLUGIN_INVALID'
   | 'TL_PLUGIN_NOT_FOUND'
+  | 'TL_PLUGIN_CONFLICT'
   | 'TL_HOOK_FAILED'
   | 'TL_SIGNAL_INVALID'
   | 'TL_EVENT_INVALID'

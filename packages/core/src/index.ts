@@ -1,4 +1,5 @@
 export { type BackendChoice, type BackendInfo, type InitBackendOptions, initBackend } from './backend.js';
+export { CALLBACKS_PLUGIN, type TfjsCallbackArgs, type TfjsCallbacks } from './callbacks-bridge.js';
 export {
   type CheckpointManifest,
   checkpointExists,
@@ -20,6 +21,7 @@ export { fileSystemHandler, registerFileSystemRouter } from './checkpoint/file-h
 export { isBetter, type MonitorMode, readMonitor, resolveMode } from './checkpoint/monitor.js';
 export type { FitCheckpoint, TrainerCheckpointJson } from './checkpoint/trainer-checkpoint.js';
 export type { BatchLike, DataInput, TensorData } from './data.js';
+export { formatEpochLine, type Verbosity } from './epoch-line.js';
 export { isTensorloopError, TensorloopError, type TensorloopErrorCode } from './errors.js';
 export type { ParameterInfo } from './freezing.js';
 export {
@@ -122,6 +124,8 @@ export {
   type TrainerContext,
   type ValidationEndEvent,
   type ValidationStartEvent,
+  WEIGHT_WRITE_POINTS,
+  type WeightWritePoint,
 } from './plugin.js';
 export { readState, StateReader } from './plugin-state.js';
 export {
@@ -146,3 +150,4 @@ export {
 } from './trainer.js';
 export type { TrainableWeight } from './variables.js';
 export { CORE_VERSION as version } from './version.js';
+export type { WeightWriter } from './weight-writers.js';

@@ -6,13 +6,31 @@ export type LogOption = 'console' | 'silent' | ((entry: LogEntry) => void);
 /** One hub for every message of a trainer: plugins write through it, sinks (console, progress, report) read. */
 export class LogHub {
   private readonly sinks = new Set<(entry: LogEntry) => void>();
+  /** The `log` option's own sink (the console or your function), without subscribers. */
+  private readonly primary: ((entry: LogEntry) => void) | undefined;
 
   constructor(
     option: LogOption,
     private readonly now: () => Time,
   ) {
-    if (option === 'console') this.sinks.add(consoleSink);
-    else if (typeof option === 'function') this.sinks.add(option);
+    if (option === 'console') this.primary = consoleSink;
+    else if (typeof option === 'function') this.primary = option;
+    if (this.primary) this.sinks.add(this.primary);
+  }
+
+  /**
+   * A line for the `log` option's sink only (core's epoch line): subscribers (progress bars,
+   * reports, loggers) get the epoch's logs as values and would only repeat it.
+   */
+  print(source: string, message: string): void {
+    const sink = this.primary;
+    if (!sink) return;
+    const entry: LogEntry = { level: 'info', source, message, time: { ...this.now() } };
+    try {
+      sink(entry);
+    } catch {
+      consoleSink(entry);
+    }
   }
 
   write(level: LogEntry['level'], source: string, message: string): void {

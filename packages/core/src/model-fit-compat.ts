@@ -126,10 +126,6 @@ export function resolveTrainingSpec(
 
 /** `model.fit` options tensorloop does not take, each with what to do instead. */
 const MODEL_FIT_ONLY: Readonly<Record<string, string>> = {
-  callbacks:
-    'wrap the callback as a plugin (definePlugin({ name, onEpochEnd: (ctx, { epoch, logs }) => ... })); early stopping is @tensorloop/early-stopping',
-  verbose:
-    "messages go through the trainer's log option ('console', 'silent' or a function); @tensorloop/progress draws a progress bar",
   initialEpoch:
     'time continues across fit() calls by itself; to continue a run after a restart use resumeFrom',
   classWeight: 'weight the loss yourself: a custom loss (yTrue, yPred) => tensor',
@@ -148,6 +144,8 @@ const FIT_KEYS = [
   'stepsPerEpoch',
   'checkData',
   'resumeFrom',
+  'callbacks',
+  'verbose',
 ];
 
 /** Unknown `fit` options are refused; `model.fit`'s own say what to do instead. */

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
+import type { TfjsCallbacks } from './callbacks-bridge.js';
 import type { DataInput } from './data.js';
+import type { Verbosity } from './epoch-line.js';
 import { TensorloopError } from './errors.js';
 import type { LogOption } from './logger.js';
 import type { GradientClipOptions } from './loop/step.js';
@@ -81,6 +83,17 @@ export interface FitOptions {
    * fit (pass the same `epochs`); one taken between fits starts a new fit.
    */
   readonly resumeFrom?: string;
+  /**
+   * tfjs callbacks (`{ onEpochEnd(epoch, logs) }`, `tf.CustomCallback`, `tf.callbacks.earlyStopping()`,
+   * or a list), run for this fit as the `tfjs-callbacks` plugin with tfjs's semantics (see
+   * docs/from-model-fit.md).
+   */
+  readonly callbacks?: TfjsCallbacks;
+  /**
+   * tfjs's `verbose`: 0 prints no epoch line, 1 a progress bar when `@tensorloop/progress` is installed
+   * (else one line per epoch), 2 one line per epoch. Default: one line per epoch unless `log: 'silent'`.
+   */
+  readonly verbose?: Verbosity;
 }
 
 /** `Trainer.load` options: the trainer's options, with model and optimizer optional (rebuilt from the checkpoint). */

@@ -1,11 +1,13 @@
 import type { HyperparamStore } from './hyperparams.js';
 import { orderPlugins } from './ordering.js';
 import type { Plugin } from './plugin.js';
+import { checkWeightWriters } from './weight-writers.js';
 
 /**
  * The trainer's plugins: those it was built with, plus sets added between fits (a multi-stage
  * driver's stage plugins), resolved in one order. Adding a set declares its hyperparameter writers;
- * removing it forgets them and what they wrote, so a stage's schedule ends with its stage.
+ * removing it forgets them and what they wrote, so a stage's schedule ends with its stage. Weight
+ * writers (`writesWeights`) are checked for conflicts whenever the set changes.
  */
 export class PluginList {
   private readonly added: (readonly Plugin[])[] = [];
@@ -16,6 +18,7 @@ export class PluginList {
     private readonly store: HyperparamStore,
   ) {
     this.resolved = orderPlugins(base);
+    checkWeightWriters(this.resolved);
   }
 
   /** Every plugin, in resolved order. */
@@ -30,6 +33,7 @@ export class PluginList {
   add(plugins: readonly Plugin[]): () => void {
     const set = [...plugins];
     const ordered = orderPlugins([...this.base, ...this.added.flat(), ...set]);
+    checkWeightWriters(ordered);
     const declared: string[] = [];
     try {
       for (const plugin of set) {

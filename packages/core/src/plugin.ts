@@ -259,6 +259,22 @@ export interface HyperparamWriteDeclaration {
   readonly groups?: readonly string[];
 }
 
+/**
+ * Where in a fit a plugin writes the model's weights: `'fitStart'` (a restore), `'epochStart'`,
+ * `'step'` (after optimizer steps), `'validation'` (swapped in for validation and back),
+ * `'epochEnd'`, `'fitEnd'` (restore-best, a final EMA swap).
+ */
+export type WeightWritePoint = 'fitStart' | 'epochStart' | 'step' | 'validation' | 'epochEnd' | 'fitEnd';
+
+export const WEIGHT_WRITE_POINTS: readonly WeightWritePoint[] = [
+  'fitStart',
+  'epochStart',
+  'step',
+  'validation',
+  'epochEnd',
+  'fitEnd',
+];
+
 /** The hyperparameter store as hooks see it (writes are attributed to the calling plugin). */
 export interface HyperparamAccess {
   /** Effective value: (latest set, else base) × multiply factors. Per-group values default to group 'default'. */
@@ -407,6 +423,17 @@ export interface PluginMeta<N extends string> {
   readonly needsBatchLogs?: boolean;
   /** Hyperparameters this plugin writes through `ctx.hparams.set`. */
   readonly hparams?: readonly HyperparamWriteDeclaration[];
+  /**
+   * When this plugin writes the model's weights (restore-best at `'fitEnd'`, an EMA swap around
+   * `'validation'`). Two writers at one point are `TL_PLUGIN_CONFLICT` at construction unless one
+   * orders itself against the other (`before`, `after` or `dependencies`): the later one wins.
+   */
+  readonly writesWeights?: WeightWritePoint | readonly WeightWritePoint[];
+  /**
+   * This plugin prints its own per-epoch summary (a progress bar): core then leaves out its
+   * `epoch 3/10 · loss …` line.
+   */
+  readonly printsEpochSummary?: boolean;
   /**
    * Lines for `trainer.describe()` under this plugin (e.g. a schedule's start, peak and end). The
    * trainer passes this plugin's context (the model, the optimizer), also before the first fit;

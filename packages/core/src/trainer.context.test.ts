@@ -167,7 +167,7 @@ describe('trainer context', () => {
       plugins: [talker],
       log: (e) => entries.push(e),
     });
-    await t.fit(classificationData(10), { epochs: 2, batchSize: 10 });
+    await t.fit(classificationData(10), { epochs: 2, batchSize: 10, verbose: 0 }); // no epoch lines
     expect(entries.map((e) => `${e.source}: ${e.message}`)).toEqual([
       'talker: epoch 0 done',
       'talker: epoch 1 done',

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { callbacksPlugin, checkCallbacks } from './callbacks-bridge.js';
 import { registerFileSystemRouter } from './checkpoint/file-handler.js';
 import type { TrainerSnapshot } from './checkpoint/snapshot.js';
 import type { FitCheckpoint } from './checkpoint/trainer-checkpoint.js';
@@ -7,6 +8,7 @@ import type { TrainerStateParts } from './checkpoint/trainer-state.js';
 import { type ContextHost, createContext, hparamView } from './context.js';
 import { type DataInput, type DataSource, toDataSource } from './data.js';
 import { describePlan } from './describe.js';
+import { checkVerbose, epochLinePrinter, epochLineWanted } from './epoch-line.js';
 import { TensorloopError } from './errors.js';
 import { makeFrozenBatchNormInfer, type ParameterInfo, setTrainable } from './freezing.js';
 import { HookRunner } from './hooks.js';
@@ -49,6 +51,8 @@ import { stateResetter } from './stateful.js';
 import { Clock, type Time } from './time.js';
 import { preflight } from './validate.js';
 import { collectTrainableWeights, type TrainableWeight } from './variables.js';
+import { progressForVerbose } from './verbose.js';
+import { weightWriters } from './weight-writers.js';
 
 export type { TrainerSnapshot } from './checkpoint/snapshot.js';
 
@@ -84,6 +88,10 @@ export class Trainer {
   private readonly resetStates: () => void;
   /** A fit restored by `Trainer.load` that the next `fit()` continues. */
   private pendingResume: FitCheckpoint | undefined;
+  /** The `log` option (`'silent'` turns core's epoch line off). */
+  private readonly logOption: TrainerOptions['log'];
+  /** Whether the current fit prints core's epoch line (`epoch-line.ts`). */
+  private epochLineOn = false;
 
   constructor(options: TrainerOptions) {
     if (typeof options === 'object' && options !== null) checkTrainerOptionKeys(options);
@@ -98,7 +106,8 @@ export class Trainer {
     this.metrics = resolveMetrics(spec.metrics, spec.loss);
     this.rng = new SeededRandom(options.seed ?? 0);
     const checked = checkTrainerOptions(options);
-    this.logHub = new LogHub(options.log ?? 'console', () => this.clock.time);
+    this.logOption = options.log ?? 'console';
+    this.logHub = new LogHub(this.logOption, () => this.clock.time);
     if (spec.note) this.logger.info(spec.note);
     this.pluginList = new PluginList(options.plugins ?? [], this.store);
     this.weights = collectTrainableWeights(model);
@@ -145,6 +154,10 @@ export class Trainer {
       seed: options.seed ?? 0,
       hyperparamLogs: () => this.bridge.lrLogs(),
       resetStates: () => this.resetStates(),
+      onEpochDone: epochLinePrinter(
+        (line) => this.logHub.print('trainer', line),
+        () => this.epochLineOn,
+      ),
     });
     this.resetStates = stateResetter(model, checked.resetStates);
     this.checkpoints = new TrainerCheckpoints({
@@ -333,9 +346,16 @@ export class Trainer {
   async fit(data: DataInput, options: FitOptions): Promise<FitResult> {
     if (typeof options === 'object' && options !== null) checkFitOptionKeys(options);
     const opts = checkFitOptions(options);
+    const verbose = checkVerbose(options.verbose);
+    const callbacks =
+      options.callbacks === undefined ? [] : [callbacksPlugin(checkCallbacks(options.callbacks))];
+    const bar = await progressForVerbose(verbose, this.plugins);
     this.enter('fit');
     let prepared: PreparedFitData | undefined;
+    let removeFitPlugins: (() => void) | undefined;
     try {
+      removeFitPlugins = this.addFitPlugins([...callbacks, ...(bar ? [bar] : [])]);
+      this.epochLineOn = epochLineWanted(this.logOption, verbose, this.plugins);
       prepared = await prepareFitData(data, options, opts.checkData, this.model, this.lossSpec);
       const { source, validation } = prepared;
       let resume = this.pendingResume;
@@ -354,9 +374,21 @@ export class Trainer {
         resume,
       );
     } finally {
+      removeFitPlugins?.();
       prepared?.dispose();
       this.busy = undefined;
     }
+  }
+
+  /** Plugins for one fit (`callbacks`, `verbose: 1`'s progress bar); returns their removal. */
+  private addFitPlugins(plugins: readonly Plugin[]): (() => void) | undefined {
+    if (plugins.length === 0) return undefined;
+    const remove = this.pluginList.add(plugins);
+    this.hooks.setPlugins(this.plugins);
+    return () => {
+      remove();
+      this.hooks.setPlugins(this.plugins);
+    };
   }
 
   /** Loss and metrics over data, in inference mode: `{ loss, accuracy, ... }`. */
@@ -450,6 +482,7 @@ export class Trainer {
       time: this.clock.time,
       backend: tf.getBackend(),
       writers: this.store.writers(),
+      weightWriters: weightWriters(this.plugins),
       contextFor: (name) => this.contextFor(name),
     });
   }

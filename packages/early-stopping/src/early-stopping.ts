@@ -218,6 +218,8 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
   return definePlugin({
     name,
     api,
+    // restore-best puts the best epoch's weights back when the fit ends
+    ...(o.restoreBestWeights ? { writesWeights: 'fitEnd' as const } : {}),
     describe: () => describeOptions(o, mode),
     onFitStart(ctx, event) {
       decideMode(ctx.metricDirections);

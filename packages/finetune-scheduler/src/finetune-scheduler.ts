@@ -472,6 +472,8 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
     name: PLUGIN_NAME,
     api,
     hparams: declaredWrites(explicit),
+    // restoreBest puts the phase's best weights back before thawing, at the start of an epoch
+    ...(o.restoreBest ? { writesWeights: 'epochStart' as const } : {}),
     describe: () => [
       explicit === undefined
         ? `implicit schedule (two weights per phase, output first; resolved at fit start), maxDepth ${o.maxDepth}`

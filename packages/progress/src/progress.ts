@@ -149,6 +149,7 @@ export function createProgress(
   const plugin: Plugin<'@tensorloop/progress'> & { readonly api: ProgressApi } = {
     name,
     api,
+    printsEpochSummary: true, // its summary line replaces core's epoch line
     describe: () => [
       `${o.tty === false ? 'plain lines' : o.tty === true ? 'a bar' : 'a bar on a terminal, else plain lines'}; reads the batch loss at most every ${o.refreshMs} ms${o.tty === true ? '' : ` (plain lines: every ${o.plainEveryMs} ms)`}`,
     ],

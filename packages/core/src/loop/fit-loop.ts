@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { FitCheckpoint } from '../checkpoint/trainer-checkpoint.js';
 import type { ResumePoint } from '../checkpoint/trainer-state.js';
 import type { DataSource, PendingBatch } from '../data.js';
+import type { EpochDone } from '../epoch-line.js';
 import { TensorloopError } from '../errors.js';
 import { type HookRunner, type RaisedSignal, wrapHookError } from '../hooks.js';
 import type { CoreEventName, EpochRecord, HookEvents, Logger, Logs, Plugin, StopReason } from '../plugin.js';
@@ -52,6 +53,8 @@ export interface LoopDeps {
   readonly hyperparamLogs: () => Logs;
   /** Reset stateful layers (RNNs) before an epoch trains and before validation; a no-op when off. */
   readonly resetStates: () => void;
+  /** Told after each epoch's `onEpochEnd` (core's per-epoch line, `epoch-line.ts`). */
+  readonly onEpochDone?: (done: EpochDone) => void;
 }
 
 export interface FitRunOptions {
@@ -208,6 +211,7 @@ export class FitLoop {
   ): Promise<EpochRecord | undefined> {
     const { clock } = this.deps;
     const time = clock.time;
+    const started = performance.now();
     clock.startEpoch(fitEpoch, mid?.epochBatch ?? 0);
     signals.stopEpoch = false;
     // A mid-epoch resume continues an epoch whose start was already announced (and whose RNN states
@@ -234,6 +238,13 @@ export class FitLoop {
       epoch: time.epoch,
       fitEpoch,
       logs,
+      partial: stoppedMidEpoch || signals.stopEpoch,
+    });
+    this.deps.onEpochDone?.({
+      fitEpoch,
+      epochs: opts.epochs,
+      logs,
+      seconds: (performance.now() - started) / 1000,
       partial: stoppedMidEpoch || signals.stopEpoch,
     });
     this.loopPhase = 'running';
