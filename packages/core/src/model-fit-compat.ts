@@ -148,6 +148,7 @@ const FIT_KEYS = [
   'stepsPerEpoch',
   'checkData',
   'resumeFrom',
+  'dataTimeoutMs',
 ];
 
 /** Unknown `fit` options are refused; `model.fit`'s own say what to do instead. */
@@ -183,6 +184,7 @@ const TRAINER_KEYS = [
   'accumulateBatches',
   'resetStates',
   'stepGate',
+  'onNonFinite',
 ];
 
 export function checkTrainerOptionKeys(options: object): void {

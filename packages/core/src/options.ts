@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { DataInput } from './data.js';
 import { TensorloopError } from './errors.js';
 import type { LogOption } from './logger.js';
+import { checkDataTimeout } from './loop/data-timeout.js';
+import { checkNonFiniteOption, type NonFiniteOption } from './loop/non-finite.js';
 import type { GradientClipOptions } from './loop/step.js';
 import { checkStepGateOption, type StepGateOption } from './loop/step-gate.js';
 import type { LossSpec } from './losses.js';
@@ -55,6 +57,14 @@ export interface TrainerOptions {
    * checkpoint). Default `'auto'`: host on cpu, wasm and tfjs-node, device on WebGL and WebGPU.
    */
   readonly stepGate?: StepGateOption;
+  /**
+   * A step whose loss or a gradient is NaN or infinite, found on the device and learnt at the next
+   * read-back (epoch end, `logEvery`, a checkpoint): `'stop'` (default) ends the fit with a stop
+   * reason naming the step and the quantity, `'throw'` ends it with `TL_NON_FINITE`, `'skip'` applies
+   * nothing for such steps (through the step gate) and warns. A checkpoint save after such a step
+   * (in the same fit) is not written, so the last good one stays.
+   */
+  readonly onNonFinite?: NonFiniteOption;
 }
 
 export interface FitOptions {
@@ -81,6 +91,12 @@ export interface FitOptions {
    * fit (pass the same `epochs`); one taken between fits starts a new fit.
    */
   readonly resumeFrom?: string;
+  /**
+   * The longest wait, in ms, for the data source to hand over a batch (training, validation, and
+   * the first batch checked before training); a source that stalls longer ends the fit with
+   * `TL_DATA_TIMEOUT` instead of hanging it. Default: no limit.
+   */
+  readonly dataTimeoutMs?: number;
 }
 
 /** `Trainer.load` options: the trainer's options, with model and optimizer optional (rebuilt from the checkpoint). */
@@ -140,6 +156,7 @@ export interface CheckedTrainerOptions {
   readonly clip: GradientClipOptions;
   readonly resetStates: 'epoch' | 'never';
   readonly stepGate: StepGateOption;
+  readonly onNonFinite: NonFiniteOption;
 }
 
 export function checkTrainerOptions(options: TrainerOptions): CheckedTrainerOptions {
@@ -165,6 +182,7 @@ export function checkTrainerOptions(options: TrainerOptions): CheckedTrainerOpti
     clip: checkClip(options.gradientClip ?? {}),
     resetStates,
     stepGate,
+    onNonFinite: checkNonFiniteOption(options.onNonFinite),
   };
 }
 
@@ -176,6 +194,7 @@ export interface CheckedFitOptions {
   readonly validationBatchSize: number;
   readonly shuffle: boolean;
   readonly checkData: boolean;
+  readonly dataTimeoutMs: number | undefined;
 }
 
 export function checkFitOptions(options: FitOptions): CheckedFitOptions {
@@ -197,6 +216,7 @@ export function checkFitOptions(options: FitOptions): CheckedFitOptions {
     validationBatchSize,
     shuffle: options.shuffle ?? true,
     checkData: options.checkData ?? true,
+    dataTimeoutMs: checkDataTimeout(options.dataTimeoutMs),
   };
 }
 

@@ -13,9 +13,11 @@ import { HookRunner } from './hooks.js';
 import { OptimizerHparamBridge } from './hparam-bridge.js';
 import { HyperparamStore, USER_WRITER } from './hyperparams.js';
 import { LogHub } from './logger.js';
+import { withinDataTimeout } from './loop/data-timeout.js';
 import { evaluateSource } from './loop/evaluate.js';
 import { type PreparedFitData, prepareFitData } from './loop/fit-data.js';
 import { FitLoop, type FitResult } from './loop/fit-loop.js';
+import { NonFiniteWatch } from './loop/non-finite.js';
 import { checkResumedEpochs } from './loop/resume-point.js';
 import type { StepDeps } from './loop/step.js';
 import { resolveStepGateMode } from './loop/step-gate.js';
@@ -111,6 +113,7 @@ export class Trainer {
       () => this.clock.time,
     );
     const trainer = this;
+    const nonFinite = new NonFiniteWatch(checked.onNonFinite, () => this.clock.time, this.logger);
     this.stepDeps = {
       model,
       loss: this.loss,
@@ -123,6 +126,7 @@ export class Trainer {
       clip: checked.clip,
       syncHyperparams: () => this.bridge.sync(),
       gateMode: () => resolveStepGateMode(checked.stepGate, tf.getBackend()),
+      nonFinite,
     };
     this.loop = new FitLoop({
       clock: this.clock,
@@ -143,6 +147,7 @@ export class Trainer {
       seed: options.seed ?? 0,
       hyperparamLogs: () => this.bridge.lrLogs(),
       resetStates: () => this.resetStates(),
+      nonFinite,
     });
     this.resetStates = stateResetter(model, checked.resetStates);
     this.checkpoints = new TrainerCheckpoints({
@@ -334,7 +339,12 @@ export class Trainer {
     this.enter('fit');
     let prepared: PreparedFitData | undefined;
     try {
-      prepared = await prepareFitData(data, options, opts.checkData, this.model, this.lossSpec);
+      prepared = await withinDataTimeout(
+        prepareFitData(data, options, opts.checkData, this.model, this.lossSpec),
+        opts.dataTimeoutMs,
+        () => 'the first batch (checked before training)',
+        (late) => late.dispose(),
+      );
       const { source, validation } = prepared;
       let resume = this.pendingResume;
       this.pendingResume = undefined;

@@ -7,8 +7,10 @@ import type { GradientMap } from '../plugin.js';
 import type { TrainableWeight } from '../variables.js';
 import type { GradientAccumulator } from './accumulation.js';
 import { type ForwardDeps, forwardLossMetrics } from './forward.js';
+import type { NonFiniteWatch } from './non-finite.js';
 import { applyGated, type PendingGate, type StepGateMode } from './step-gate.js';
 import { withSeededMathRandom } from './step-random.js';
+import { releaseTapeAfterError } from './tape-release.js';
 
 export interface GradientClipOptions {
   /** Scale all gradients so their global L2 norm is at most this (torch `clip_grad_norm_`). */
@@ -26,6 +28,8 @@ export interface StepDeps extends ForwardDeps {
   readonly syncHyperparams: () => void;
   /** How a step a plugin gates (`transformStepGate`) is skipped: read on the host, or on the device. */
   readonly gateMode: () => StepGateMode;
+  /** `onNonFinite`: watches each step's loss and gradients on the device (`non-finite.ts`). */
+  readonly nonFinite?: NonFiniteWatch;
 }
 
 /** What one optimizer step did, as far as the host knows. */
@@ -66,42 +70,53 @@ function stepInTidy(
   const { hooks } = deps;
   // The outcome leaves the tidy by the closure (its pending gate is kept), the row as the result.
   let outcome: OptimizerStepOutcome = NOT_STEPPED;
-  const values = tf.tidy(() => {
-    const batch = hooks.transform('transformBatch', pending.materialize());
-    const trainable = deps.weights.filter((w) => w.variable.trainable);
-    let kept: tf.Scalar[] = [];
-    if (trainable.length === 0) {
-      kept = forwardLossMetrics(deps, batch, { training: true }).values;
-      return tf.stack(kept) as tf.Tensor1D;
-    }
-    const { value: lossToDiff, grads } = tf.variableGrads(
-      () => {
-        const { yPred, loss, values } = forwardLossMetrics(deps, batch, { training: true });
-        // Inside the gradient tape every intermediate is disposed; keep what the logs report.
-        kept = values.map((v) => tf.keep(v));
-        const transformed = hooks.transform('transformLoss', loss, { batch, yPred });
-        return accumulator ? (tf.div(transformed, accumulator.k) as tf.Scalar) : transformed;
-      },
-      deps.weights.map((w) => w.variable),
-    );
-    let named: GradientMap = new Map();
-    for (const w of trainable) {
-      const g = grads[w.variable.name];
-      if (g) named.set(w.name, g);
-    }
-    named = hooks.transform('transformGradients', named);
-    if (accumulator) {
-      accumulator.add(named);
-      outcome = accumulator.full ? applyAccumulated(deps, accumulator, lossToDiff) : NOT_STEPPED;
-    } else {
-      outcome = optimizerStep(deps, named, lossToDiff);
-    }
-    // One op: a reshape (no copy) when there is only the loss.
-    const row = (kept.length === 1 ? tf.reshape(kept[0]!, [1]) : tf.stack(kept)) as tf.Tensor1D;
+  // Kept past the gradient tape (the logs' values): released here if a hook throws before the row owns them.
+  let kept: tf.Scalar[] = [];
+  try {
+    return { values: tidyStep(), ...outcome };
+  } catch (error) {
     tf.dispose(kept);
-    return row;
-  });
-  return { values, ...outcome };
+    releaseTapeAfterError();
+    throw error;
+  }
+
+  function tidyStep(): tf.Tensor1D {
+    return tf.tidy(() => {
+      const batch = hooks.transform('transformBatch', pending.materialize());
+      const trainable = deps.weights.filter((w) => w.variable.trainable);
+      if (trainable.length === 0) {
+        kept = forwardLossMetrics(deps, batch, { training: true }).values;
+        return tf.stack(kept) as tf.Tensor1D;
+      }
+      const { value: lossToDiff, grads } = tf.variableGrads(
+        () => {
+          const { yPred, loss, values } = forwardLossMetrics(deps, batch, { training: true });
+          // Inside the gradient tape every intermediate is disposed; keep what the logs report.
+          kept = values.map((v) => tf.keep(v));
+          const transformed = hooks.transform('transformLoss', loss, { batch, yPred });
+          return accumulator ? (tf.div(transformed, accumulator.k) as tf.Scalar) : transformed;
+        },
+        deps.weights.map((w) => w.variable),
+      );
+      let named: GradientMap = new Map();
+      for (const w of trainable) {
+        const g = grads[w.variable.name];
+        if (g) named.set(w.name, g);
+      }
+      named = hooks.transform('transformGradients', named);
+      if (accumulator) {
+        accumulator.add(named);
+        outcome = accumulator.full ? applyAccumulated(deps, accumulator, lossToDiff, kept[0]) : NOT_STEPPED;
+      } else {
+        outcome = optimizerStep(deps, named, lossToDiff, kept[0]);
+      }
+      // One op: a reshape (no copy) when there is only the loss.
+      const row = (kept.length === 1 ? tf.reshape(kept[0]!, [1]) : tf.stack(kept)) as tf.Tensor1D;
+      tf.dispose(kept);
+      kept = [];
+      return row;
+    });
+  }
 }
 
 /** Apply what an accumulator holds (the epoch ended inside a window). */
@@ -109,7 +124,7 @@ export function flushAccumulated(deps: StepDeps, accumulator: GradientAccumulato
   if (accumulator.pending === 0) return NOT_STEPPED;
   let outcome = NOT_STEPPED;
   tf.tidy(() => {
-    outcome = applyAccumulated(deps, accumulator, undefined);
+    outcome = applyAccumulated(deps, accumulator, undefined, undefined);
   });
   return outcome;
 }
@@ -119,10 +134,11 @@ function applyAccumulated(
   deps: StepDeps,
   accumulator: GradientAccumulator,
   loss: tf.Scalar | undefined,
+  rawLoss: tf.Scalar | undefined,
 ): OptimizerStepOutcome {
   const summed = accumulator.take();
   try {
-    return optimizerStep(deps, summed, loss);
+    return optimizerStep(deps, summed, loss, rawLoss);
   } finally {
     tf.dispose([...summed.values()]);
   }
@@ -138,8 +154,10 @@ function optimizerStep(
   deps: StepDeps,
   grads: GradientMap,
   loss: tf.Scalar | undefined,
+  rawLoss: tf.Scalar | undefined,
 ): OptimizerStepOutcome {
-  const gate = stepGate(deps, grads, loss);
+  const pluginGate = stepGate(deps, grads, loss);
+  const gate = deps.nonFinite ? deps.nonFinite.observe(rawLoss, grads, pluginGate) : pluginGate;
   const onDevice = gate !== undefined && deps.gateMode() === 'device';
   if (gate !== undefined && !onDevice && gate.dataSync()[0] === 0) return NOT_STEPPED;
   let final = grads;
