@@ -378,6 +378,8 @@ export class FitLoop {
           return loss;
         },
       });
+      // A checkpoint taken in onBatchEnd reads pending steps too: a non-finite one found there stops now.
+      this.checkNonFinite(signals);
     } finally {
       this.loopPhase = 'running';
       output?.values.dispose();

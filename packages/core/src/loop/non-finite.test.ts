@@ -199,6 +199,8 @@ describe('onNonFinite', () => {
     expect(result.stopReason?.by).toBe('trainer');
     // Saves at steps 5 and 10 were written; the one at step 15 (after the NaN at 12) was not.
     expect(warnings).toEqual([expect.stringMatching(/^not saving a checkpoint: the loss was NaN.*step 12,/)]);
+    // The refused save found the bad step: the fit stopped after that batch, not at the epoch end.
+    expect(t.time.step).toBe(15);
     // last/ is step 10's checkpoint, finite, and a fresh trainer continues from it.
     const resumed = await Trainer.load(join(dir, 'last'), { loss: crossentropy, log: 'silent' });
     expect(resumed.time.step).toBe(10);
