@@ -29,7 +29,10 @@ export type TensorloopErrorCode =
   | 'TL_CHECKPOINT_IO'
   | 'TL_SCHEDULE_INVALID'
   | 'TL_MONITOR_UNKNOWN'
-  | 'TL_WORKER_FAILED';
+  | 'TL_WORKER_FAILED'
+  | 'TL_NON_FINITE'
+  | 'TL_DATA_TIMEOUT'
+  | 'TL_DATA_FAILED';
 
 export interface TensorloopErrorDetails {
   /** The plugin that raised or caused the error, when there is one. */

@@ -42,6 +42,7 @@ export type {
   GradientSource,
   SourceBatch,
 } from './loop/gradient-source-api.js';
+export type { NonFiniteOption } from './loop/non-finite.js';
 export type { GradientClipOptions } from './loop/step.js';
 export type { StepGateOption } from './loop/step-gate.js';
 export { LOSS_NAMES, type LossFn, type LossFnContext, type LossName, type LossSpec } from './losses.js';

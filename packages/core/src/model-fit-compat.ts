@@ -146,6 +146,7 @@ const FIT_KEYS = [
   'resumeFrom',
   'callbacks',
   'verbose',
+  'dataTimeoutMs',
 ];
 
 /** Unknown `fit` options are refused; `model.fit`'s own say what to do instead. */
@@ -181,6 +182,7 @@ const TRAINER_KEYS = [
   'accumulateBatches',
   'resetStates',
   'stepGate',
+  'onNonFinite',
 ];
 
 export function checkTrainerOptionKeys(options: object): void {

@@ -4,6 +4,8 @@ import type { DataInput } from './data.js';
 import type { Verbosity } from './epoch-line.js';
 import { TensorloopError } from './errors.js';
 import type { LogOption } from './logger.js';
+import { checkDataTimeout } from './loop/data-timeout.js';
+import { checkNonFiniteOption, type NonFiniteOption } from './loop/non-finite.js';
 import type { GradientClipOptions } from './loop/step.js';
 import { checkStepGateOption, type StepGateOption } from './loop/step-gate.js';
 import type { LossSpec } from './losses.js';
@@ -57,6 +59,14 @@ export interface TrainerOptions {
    * checkpoint). Default `'auto'`: host on cpu, wasm and tfjs-node, device on WebGL and WebGPU.
    */
   readonly stepGate?: StepGateOption;
+  /**
+   * A step whose loss or a gradient is NaN or infinite, found on the device and learnt at the next
+   * read-back (epoch end, `logEvery`, a checkpoint): `'stop'` (default) ends the fit with a stop
+   * reason naming the step and the quantity, `'throw'` ends it with `TL_NON_FINITE`, `'skip'` applies
+   * nothing for such steps (through the step gate) and warns. A checkpoint save after such a step
+   * (in the same fit) is not written, so the last good one stays.
+   */
+  readonly onNonFinite?: NonFiniteOption;
 }
 
 export interface FitOptions {
@@ -94,6 +104,12 @@ export interface FitOptions {
    * (else one line per epoch), 2 one line per epoch. Default: one line per epoch unless `log: 'silent'`.
    */
   readonly verbose?: Verbosity;
+  /**
+   * The longest wait, in ms, for the data source to hand over a batch (training, validation, and
+   * the first batch checked before training); a source that stalls longer ends the fit with
+   * `TL_DATA_TIMEOUT` instead of hanging it. Default: no limit.
+   */
+  readonly dataTimeoutMs?: number;
 }
 
 /** `Trainer.load` options: the trainer's options, with model and optimizer optional (rebuilt from the checkpoint). */
@@ -153,6 +169,7 @@ export interface CheckedTrainerOptions {
   readonly clip: GradientClipOptions;
   readonly resetStates: 'epoch' | 'never';
   readonly stepGate: StepGateOption;
+  readonly onNonFinite: NonFiniteOption;
 }
 
 export function checkTrainerOptions(options: TrainerOptions): CheckedTrainerOptions {
@@ -178,6 +195,7 @@ export function checkTrainerOptions(options: TrainerOptions): CheckedTrainerOpti
     clip: checkClip(options.gradientClip ?? {}),
     resetStates,
     stepGate,
+    onNonFinite: checkNonFiniteOption(options.onNonFinite),
   };
 }
 
@@ -189,6 +207,7 @@ export interface CheckedFitOptions {
   readonly validationBatchSize: number;
   readonly shuffle: boolean;
   readonly checkData: boolean;
+  readonly dataTimeoutMs: number | undefined;
 }
 
 export function checkFitOptions(options: FitOptions): CheckedFitOptions {
@@ -210,6 +229,7 @@ export function checkFitOptions(options: FitOptions): CheckedFitOptions {
     validationBatchSize,
     shuffle: options.shuffle ?? true,
     checkData: options.checkData ?? true,
+    dataTimeoutMs: checkDataTimeout(options.dataTimeoutMs),
   };
 }
 

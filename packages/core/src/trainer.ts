@@ -15,10 +15,12 @@ import { HookRunner } from './hooks.js';
 import { OptimizerHparamBridge } from './hparam-bridge.js';
 import { HyperparamStore, USER_WRITER } from './hyperparams.js';
 import { LogHub } from './logger.js';
+import { withinDataTimeout } from './loop/data-timeout.js';
 import { evaluateSource } from './loop/evaluate.js';
 import { type PreparedFitData, prepareFitData } from './loop/fit-data.js';
 import { FitLoop, type FitResult } from './loop/fit-loop.js';
 import { gradientSourceOf } from './loop/gradient-source.js';
+import { NonFiniteWatch } from './loop/non-finite.js';
 import { checkResumedEpochs } from './loop/resume-point.js';
 import type { StepDeps } from './loop/step.js';
 import { resolveStepGateMode } from './loop/step-gate.js';
@@ -121,6 +123,7 @@ export class Trainer {
       () => this.clock.time,
     );
     const trainer = this;
+    const nonFinite = new NonFiniteWatch(checked.onNonFinite, () => this.clock.time, this.logger);
     this.stepDeps = {
       model,
       loss: this.loss,
@@ -134,6 +137,7 @@ export class Trainer {
       syncHyperparams: () => this.bridge.sync(),
       gateMode: () => resolveStepGateMode(checked.stepGate, tf.getBackend()),
       gradientSource: () => gradientSourceOf(trainer.plugins),
+      nonFinite,
     };
     this.loop = new FitLoop({
       clock: this.clock,
@@ -158,6 +162,7 @@ export class Trainer {
         (line) => this.logHub.print('trainer', line),
         () => this.epochLineOn,
       ),
+      nonFinite,
     });
     this.resetStates = stateResetter(model, checked.resetStates);
     this.checkpoints = new TrainerCheckpoints({
@@ -356,7 +361,12 @@ export class Trainer {
     try {
       removeFitPlugins = this.addFitPlugins([...callbacks, ...(bar ? [bar] : [])]);
       this.epochLineOn = epochLineWanted(this.logOption, verbose, this.plugins);
-      prepared = await prepareFitData(data, options, opts.checkData, this.model, this.lossSpec);
+      prepared = await withinDataTimeout(
+        prepareFitData(data, options, opts.checkData, this.model, this.lossSpec),
+        opts.dataTimeoutMs,
+        () => 'the first batch (checked before training)',
+        (late) => late.dispose(),
+      );
       const { source, validation } = prepared;
       let resume = this.pendingResume;
       this.pendingResume = undefined;

@@ -115,7 +115,8 @@ describe('defineLogger', () => {
     await expect(
       smallTrainer([breaksFitEnd, badEnd.plugin]).trainer.fit(data.train, { epochs: 1, batchSize: 8 }),
     ).rejects.toThrow(/export failed/);
-    expect(badEnd.calls).toEqual(['start run-0', 'epoch 0', 'flush', 'end error']);
+    // Another plugin's failing onFitEnd does not keep this one's from running: the fit had completed.
+    expect(badEnd.calls).toEqual(['start run-0', 'epoch 0', 'flush', 'end completed']);
   });
 
   test('a failing logger warns once, training and checkpoints go on; the resumed run replays what it missed', async () => {

@@ -30,6 +30,8 @@ export interface CheckpointHost {
     readonly position: LoopPhase;
     resumePoint(inFitCall: boolean): Promise<ResumePoint>;
     restored(fit: FitCheckpoint | undefined, stopReason: StopReason | undefined): void;
+    /** Why a save must not write now (a non-finite step in this fit), or undefined. */
+    saveRefusal(): string | undefined;
   };
 }
 
@@ -40,6 +42,12 @@ export class TrainerCheckpoints {
   async save(dir: string): Promise<void> {
     const state = await this.collect();
     try {
+      // Collecting read every pending step: a non-finite one keeps the last good checkpoint.
+      const refusal = this.host.loop.saveRefusal();
+      if (refusal !== undefined) {
+        this.host.parts().logger.warn(refusal);
+        return;
+      }
       await writeTrainerCheckpoint(
         dir,
         state.json,

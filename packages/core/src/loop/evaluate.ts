@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { DataSource } from '../data.js';
 import type { Logs } from '../plugin.js';
 import { SeededRandom } from '../rng.js';
+import { batchesWithinTimeout } from './data-timeout.js';
 import { DeviceAverage } from './device-average.js';
 import { type ForwardDeps, forwardLossMetrics } from './forward.js';
 
@@ -14,15 +15,21 @@ export async function evaluateSource(
   source: DataSource,
   batchSize: number,
   prefix = '',
+  dataTimeoutMs?: number,
 ): Promise<Logs> {
   const average = new DeviceAverage(['loss', ...deps.metrics.map((m) => m.name)]);
   try {
-    for await (const pending of source.epoch({
+    const batches = source.epoch({
       batchSize,
       shuffle: false,
       rng: new SeededRandom(0),
       batchesPerEpoch: undefined,
-    })) {
+    });
+    for await (const pending of batchesWithinTimeout(
+      batches,
+      dataTimeoutMs,
+      (i) => `${prefix ? 'validation' : 'evaluation'} batch ${i}`,
+    )) {
       try {
         const values = tf.tidy(
           () =>

@@ -9,8 +9,10 @@ import type { CoreEventName, EpochRecord, HookEvents, Logger, Logs, Plugin, Stop
 import type { SeededRandom } from '../rng.js';
 import { type Clock, snapshotTime, type Time } from '../time.js';
 import { GradientAccumulator } from './accumulation.js';
+import { batchesWithinTimeout } from './data-timeout.js';
 import { EpochLog } from './epoch-log.js';
 import { evaluateSource } from './evaluate.js';
+import type { NonFiniteWatch } from './non-finite.js';
 import { Readback } from './readback.js';
 import {
   captureResumePoint,
@@ -55,6 +57,8 @@ export interface LoopDeps {
   readonly resetStates: () => void;
   /** Told after each epoch's `onEpochEnd` (core's per-epoch line, `epoch-line.ts`). */
   readonly onEpochDone?: (done: EpochDone) => void;
+  /** `onNonFinite`: the device watch over each step's loss and gradients (`non-finite.ts`). */
+  readonly nonFinite: NonFiniteWatch;
 }
 
 export interface FitRunOptions {
@@ -68,6 +72,8 @@ export interface FitRunOptions {
   /** The batch size plugins are told (tensor data only). */
   readonly reportedBatchSize: number | undefined;
   readonly validationBatchSize: number;
+  /** The longest wait for the next batch (`dataTimeoutMs`), or undefined for no limit. */
+  readonly dataTimeoutMs?: number | undefined;
 }
 
 export interface FitData {
@@ -112,14 +118,16 @@ export class FitLoop {
   private readonly readback: Readback;
 
   constructor(private readonly deps: LoopDeps) {
+    const watch = { name: 'trainer', readback: deps.nonFinite.readback } as Plugin;
     this.readback = new Readback(
-      () => deps.plugins,
+      () => [...deps.plugins, watch],
       (variables, count) => {
         // Steps gated on the device were counted when they ran; the read-back says they were skipped.
         deps.clock.optimizerStepsDiscarded(count);
         discardOptimizerSteps(deps.step.optimizer, variables, count);
       },
       () => deps.clock.time,
+      () => deps.nonFinite.pending,
     );
   }
 
@@ -133,6 +141,17 @@ export class FitLoop {
     await this.readback.settle();
     const position = { phase: this.loopPhase, plan: this.plan, epoch: this.epochRun };
     return captureResumePoint(position, this.deps.clock, this.stopReason, inFitCall);
+  }
+
+  /**
+   * Why a checkpoint must not be written now: a step of this fit was not finite, so the weights are
+   * not worth keeping over the last good checkpoint. Throws with `onNonFinite: 'throw'`.
+   */
+  saveRefusal(): string | undefined {
+    const found = this.deps.nonFinite.found;
+    if (!found) return undefined;
+    if (this.deps.nonFinite.mode === 'throw') throw this.deps.nonFinite.error(found);
+    return `not saving a checkpoint: ${found.message}, so the weights are not worth keeping; the last checkpoint written is left as it was.`;
   }
 
   /** Saved state was applied: the loop continues that fit's plan and stop. */
@@ -162,6 +181,7 @@ export class FitLoop {
     let fitEndSent = false;
     let epochsRun = firstEpoch(resume);
     this.loopPhase = 'running';
+    this.deps.nonFinite.reset();
     try {
       await this.phase(signals, 'onFitStart', {
         epochs: opts.epochs,
@@ -181,12 +201,7 @@ export class FitLoop {
       if (completed) clock.fitCompleted();
       fitEndSent = true;
       this.loopPhase = 'fitEnd';
-      await this.phase(signals, 'onFitEnd', {
-        history: fitHistory,
-        stopReason: this.stopReason,
-        error: undefined,
-        completed,
-      });
+      await this.fitEnd({ history: fitHistory, stopReason: this.stopReason, error: undefined, completed });
       const stopReason = this.stopReason;
       if (stopReason) this.deps.logger.info(`stopped by ${stopReason.by}: ${stopReason.message}`);
       return { history: fitHistory, stopReason, time: snapshotTime(time) };
@@ -198,6 +213,7 @@ export class FitLoop {
     } finally {
       this.loopPhase = 'idle';
       this.readback.dispose(); // only a fit that threw leaves gated steps unread
+      this.deps.nonFinite.reset();
     }
   }
 
@@ -222,12 +238,19 @@ export class FitLoop {
     }
     if (signals.stopFit) return undefined;
     const trained = await this.trainEpoch(data.source, opts, signals, mid);
+    this.checkNonFinite(signals);
     const logs: Logs = { ...trained.logs, ...this.deps.hyperparamLogs() };
     const stoppedMidEpoch = signals.stopFit;
     if (data.validation && !stoppedMidEpoch) {
       await this.phase(signals, 'onValidationStart', { epoch: time.epoch });
       this.deps.resetStates();
-      const valLogs = await evaluateSource(this.deps.step, data.validation, opts.validationBatchSize, 'val_');
+      const valLogs = await evaluateSource(
+        this.deps.step,
+        data.validation,
+        opts.validationBatchSize,
+        'val_',
+        opts.dataTimeoutMs,
+      );
       Object.assign(logs, valLogs);
       await this.phase(signals, 'onValidationEnd', { epoch: time.epoch, logs: valLogs });
     }
@@ -274,12 +297,16 @@ export class FitLoop {
     if (mid) replayEpochStart(mid, rng, log);
     this.epochRun = { log, accumulator, startRng: rng.getState() };
     try {
-      const iterator = source.epoch({
-        batchSize: opts.batchSize,
-        shuffle: opts.shuffle,
-        rng,
-        batchesPerEpoch: opts.stepsPerEpoch,
-      });
+      const iterator = batchesWithinTimeout(
+        source.epoch({
+          batchSize: opts.batchSize,
+          shuffle: opts.shuffle,
+          rng,
+          batchesPerEpoch: opts.stepsPerEpoch,
+        }),
+        opts.dataTimeoutMs,
+        (i) => `batch ${i} of epoch ${clock.time.epoch}`,
+      );
       for await (const pending of iterator) {
         if (trainedBeforeCheckpoint(mid, batches)) {
           pending.release();
@@ -344,6 +371,7 @@ export class FitLoop {
       const trained = output !== undefined;
       const stepped = output?.stepped ?? false;
       const logs = row ? await this.batchLogs(row) : undefined;
+      if (logs) this.checkNonFinite(signals);
       // The epoch log owns the row from here (read once at the epoch end; a checkpoint taken in
       // onBatchEnd includes this batch).
       if (output) log.add(output.values, pending.size);
@@ -361,6 +389,8 @@ export class FitLoop {
           return loss;
         },
       });
+      // A checkpoint taken in onBatchEnd reads pending steps too: a non-finite one found there stops now.
+      this.checkNonFinite(signals);
     } finally {
       this.loopPhase = 'running';
       output?.values.dispose();
@@ -392,6 +422,19 @@ export class FitLoop {
     signals.fold(await this.deps.hooks.emit(hook, event, (r) => this.recordStop(r)));
   }
 
+  /**
+   * After a read-back: a non-finite step found by it ends the fit (`onNonFinite: 'stop'`, a stop
+   * raised by the trainer before the next event, which every plugin still sees) or throws
+   * `TL_NON_FINITE` (`'throw'`).
+   */
+  private checkNonFinite(signals: LoopSignals): void {
+    const found = this.deps.nonFinite.found;
+    if (!found) return;
+    if (this.deps.nonFinite.mode === 'throw') throw this.deps.nonFinite.error(found);
+    signals.stopFit = true;
+    this.stopReason ??= { by: 'trainer', message: found.message, hook: 'onNonFinite', time: found.time };
+  }
+
   /** The first stop of a fit wins; recorded once, as soon as it is raised (later handlers see it). */
   private recordStop(raised: RaisedSignal): void {
     if (raised.signal.signal !== 'stop') return;
@@ -401,6 +444,19 @@ export class FitLoop {
       hook: raised.hook,
       time: snapshotTime(this.deps.clock.time),
     };
+  }
+
+  /**
+   * `onFitEnd` of a fit that ended well: every plugin gets it even when one's handler throws (a
+   * failing logger must not keep a checkpoint or a report from closing); the first failure is then
+   * thrown and the error path sends `onException`.
+   */
+  private async fitEnd(event: HookEvents['onFitEnd']): Promise<void> {
+    let first: TensorloopError | undefined;
+    await this.deps.hooks.emitIsolated('onFitEnd', event, (plugin, cause) => {
+      first ??= wrapHookError(cause, plugin, 'onFitEnd', snapshotTime(this.deps.clock.time));
+    });
+    if (first) throw first;
   }
 
   /** The error path: `onException`, then `onFitEnd` if not sent yet, each handler isolated. */

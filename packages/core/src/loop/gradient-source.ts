@@ -47,16 +47,24 @@ function localGradients(
   lossDivisor: number,
 ): GradientResult {
   let kept: tf.Scalar[] = [];
-  const { value: loss, grads } = tf.variableGrads(
-    () => {
-      const { yPred, loss, values } = forwardLossMetrics(deps, batch, { training: true });
-      // Inside the gradient tape every intermediate is disposed; keep what the logs report.
-      kept = values.map((v) => tf.keep(v));
-      const transformed = deps.hooks.transform('transformLoss', loss, { batch, yPred });
-      return lossDivisor === 1 ? transformed : (tf.div(transformed, lossDivisor) as tf.Scalar);
-    },
-    weights.map((w) => w.variable),
-  );
+  let taped: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    taped = tf.variableGrads(
+      () => {
+        const { yPred, loss, values } = forwardLossMetrics(deps, batch, { training: true });
+        // Inside the gradient tape every intermediate is disposed; keep what the logs report.
+        kept = values.map((v) => tf.keep(v));
+        const transformed = deps.hooks.transform('transformLoss', loss, { batch, yPred });
+        return lossDivisor === 1 ? transformed : (tf.div(transformed, lossDivisor) as tf.Scalar);
+      },
+      weights.map((w) => w.variable),
+    );
+  } catch (error) {
+    // A transformLoss or loss that throws: the kept values never reach the caller (the tape is the step's to release).
+    tf.dispose(kept);
+    throw error;
+  }
+  const { value: loss, grads } = taped;
   const named: GradientMap = new Map();
   for (const w of weights) {
     if (!w.variable.trainable) continue;

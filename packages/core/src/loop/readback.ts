@@ -27,6 +27,8 @@ export class Readback {
     /** `count` of the steps counted over `variables` were skipped on the device. */
     private readonly onSkipped: (variables: readonly string[], count: number) => void,
     private readonly now: () => Time,
+    /** Values that must be read before a checkpoint records the state (the trainer's non-finite watch). */
+    private readonly mustSettle: () => boolean = () => false,
   ) {}
 
   private get readers(): Plugin[] {
@@ -63,7 +65,7 @@ export class Readback {
 
   /** Settle what is pending on its own (before a checkpoint records time): a no-op when no gated step waits. */
   async settle(): Promise<void> {
-    if (this.groups.size > 0) await this.readWith(undefined);
+    if (this.groups.size > 0 || this.mustSettle()) await this.readWith(undefined);
   }
 
   dispose(): void {

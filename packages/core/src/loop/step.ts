@@ -8,8 +8,10 @@ import type { TrainableWeight } from '../variables.js';
 import type { GradientAccumulator } from './accumulation.js';
 import { forwardLossMetrics } from './forward.js';
 import { batchGradients, type GradientDeps } from './gradient-source.js';
+import type { NonFiniteWatch } from './non-finite.js';
 import { applyGated, type PendingGate, type StepGateMode } from './step-gate.js';
 import { withSeededMathRandom } from './step-random.js';
+import { releaseTapeAfterError } from './tape-release.js';
 
 export interface GradientClipOptions {
   /** Scale all gradients so their global L2 norm is at most this (torch `clip_grad_norm_`). */
@@ -27,6 +29,8 @@ export interface StepDeps extends GradientDeps {
   readonly syncHyperparams: () => void;
   /** How a step a plugin gates (`transformStepGate`) is skipped: read on the host, or on the device. */
   readonly gateMode: () => StepGateMode;
+  /** `onNonFinite`: watches each step's loss and gradients on the device (`non-finite.ts`). */
+  readonly nonFinite?: NonFiniteWatch;
 }
 
 /** What one optimizer step did, as far as the host knows. */
@@ -67,30 +71,41 @@ function stepInTidy(
   const { hooks } = deps;
   // The outcome leaves the tidy by the closure (its pending gate is kept), the row as the result.
   let outcome: OptimizerStepOutcome = NOT_STEPPED;
-  const values = tf.tidy(() => {
-    const batch = hooks.transform('transformBatch', pending.materialize());
-    const trainable = deps.weights.filter((w) => w.variable.trainable);
-    if (trainable.length === 0) {
-      return tf.stack(forwardLossMetrics(deps, batch, { training: true }).values) as tf.Tensor1D;
-    }
-    const {
-      values: kept,
-      loss: lossToDiff,
-      grads,
-    } = batchGradients(deps, batch, deps.weights, accumulator?.k ?? 1);
-    const named = hooks.transform('transformGradients', grads);
-    if (accumulator) {
-      accumulator.add(named);
-      outcome = accumulator.full ? applyAccumulated(deps, accumulator, lossToDiff) : NOT_STEPPED;
-    } else {
-      outcome = optimizerStep(deps, named, lossToDiff);
-    }
-    // One op: a reshape (no copy) when there is only the loss.
-    const row = (kept.length === 1 ? tf.reshape(kept[0]!, [1]) : tf.stack(kept)) as tf.Tensor1D;
+  // Kept past the gradient tape (the logs' values): released here if a hook throws before the row owns them.
+  let kept: tf.Scalar[] = [];
+  try {
+    return { values: tidyStep(), ...outcome };
+  } catch (error) {
     tf.dispose(kept);
-    return row;
-  });
-  return { values, ...outcome };
+    releaseTapeAfterError();
+    throw error;
+  }
+
+  function tidyStep(): tf.Tensor1D {
+    return tf.tidy(() => {
+      const batch = hooks.transform('transformBatch', pending.materialize());
+      const trainable = deps.weights.filter((w) => w.variable.trainable);
+      if (trainable.length === 0) {
+        kept = forwardLossMetrics(deps, batch, { training: true }).values;
+        return tf.stack(kept) as tf.Tensor1D;
+      }
+      const gradients = batchGradients(deps, batch, deps.weights, accumulator?.k ?? 1);
+      kept = gradients.values;
+      const lossToDiff = gradients.loss;
+      const named = hooks.transform('transformGradients', gradients.grads);
+      if (accumulator) {
+        accumulator.add(named);
+        outcome = accumulator.full ? applyAccumulated(deps, accumulator, lossToDiff, kept[0]) : NOT_STEPPED;
+      } else {
+        outcome = optimizerStep(deps, named, lossToDiff, kept[0]);
+      }
+      // One op: a reshape (no copy) when there is only the loss.
+      const row = (kept.length === 1 ? tf.reshape(kept[0]!, [1]) : tf.stack(kept)) as tf.Tensor1D;
+      tf.dispose(kept);
+      kept = [];
+      return row;
+    });
+  }
 }
 
 /** Apply what an accumulator holds (the epoch ended inside a window). */
@@ -98,7 +113,7 @@ export function flushAccumulated(deps: StepDeps, accumulator: GradientAccumulato
   if (accumulator.pending === 0) return NOT_STEPPED;
   let outcome = NOT_STEPPED;
   tf.tidy(() => {
-    outcome = applyAccumulated(deps, accumulator, undefined);
+    outcome = applyAccumulated(deps, accumulator, undefined, undefined);
   });
   return outcome;
 }
@@ -108,10 +123,11 @@ function applyAccumulated(
   deps: StepDeps,
   accumulator: GradientAccumulator,
   loss: tf.Scalar | undefined,
+  rawLoss: tf.Scalar | undefined,
 ): OptimizerStepOutcome {
   const summed = accumulator.take();
   try {
-    return optimizerStep(deps, summed, loss);
+    return optimizerStep(deps, summed, loss, rawLoss);
   } finally {
     tf.dispose([...summed.values()]);
   }
@@ -127,8 +143,10 @@ function optimizerStep(
   deps: StepDeps,
   grads: GradientMap,
   loss: tf.Scalar | undefined,
+  rawLoss: tf.Scalar | undefined,
 ): OptimizerStepOutcome {
-  const gate = stepGate(deps, grads, loss);
+  const pluginGate = stepGate(deps, grads, loss);
+  const gate = deps.nonFinite ? deps.nonFinite.observe(rawLoss, grads, pluginGate) : pluginGate;
   const onDevice = gate !== undefined && deps.gateMode() === 'device';
   if (gate !== undefined && !onDevice && gate.dataSync()[0] === 0) return NOT_STEPPED;
   let final = grads;
