@@ -33,6 +33,7 @@ export {
   type HyperparamStoreState,
   USER_WRITER,
 } from './hyperparams.js';
+export { checkMonitorKey, fitLogKeys, resolveLogKey } from './log-keys.js';
 export type { GradientClipOptions } from './loop/step.js';
 export type { StepGateOption } from './loop/step-gate.js';
 export { LOSS_NAMES, type LossFn, type LossFnContext, type LossName, type LossSpec } from './losses.js';

@@ -1,4 +1,5 @@
 import {
+  checkMonitorKey,
   definePlugin,
   type EpochEndEvent,
   inferMonitorMode,
@@ -220,6 +221,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
     api,
     describe: () => describeOptions(o, mode),
     onFitStart(ctx, event) {
+      checkMonitorKey(o.monitor, event.logKeys, o.name);
       decideMode(ctx.metricDirections);
       stoppedEpoch = event.resumed ? stoppedEpoch : undefined;
       const keep = event.resumed ? origin !== undefined : o.persistAcrossFits && origin !== undefined;

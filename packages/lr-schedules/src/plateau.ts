@@ -1,4 +1,5 @@
 import {
+  checkMonitorKey,
   checkOptionKeys,
   formatHparam,
   inferMonitorMode,
@@ -253,6 +254,7 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
         `(${counting} counting, threshold ${threshold} ${thresholdMode}, cooldown ${cooldown}, min ${typeof minLr === 'number' ? minLr : JSON.stringify(minLr)})`,
     ],
     onFitStart(ctx, e) {
+      checkMonitorKey(monitor, e.logKeys, name);
       mode = resolveMonitorMode(monitor, requestedMode, name, ctx.metricDirections);
       // Each fit starts afresh, as Keras's on_train_begin; the factors already applied stay.
       if (!e.resumed && !persistAcrossFits) {
