@@ -133,6 +133,21 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
   checkOptionKeys('reduceOnPlateau()', options, PLATEAU_OPTIONS);
   const name = options.name ?? `${PACKAGE}:plateau`;
   const monitor = options.monitor ?? 'val_loss';
+  if (typeof monitor !== 'string' || monitor === '') {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `reduceOnPlateau(): monitor must be a log key such as 'val_loss'; got ${JSON.stringify(monitor) ?? typeof monitor}.`,
+    );
+  }
+  if (
+    options.groups !== undefined &&
+    (!Array.isArray(options.groups) || !options.groups.every((g) => typeof g === 'string' && g !== ''))
+  ) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `reduceOnPlateau(): groups must be an array of param group names; got ${JSON.stringify(options.groups) ?? typeof options.groups}.`,
+    );
+  }
   const requestedMode = options.mode ?? 'auto';
   // Decided at fit start (a metric spec may declare the direction); known now when the key says it.
   let mode = inferMonitorMode(monitor, requestedMode);
