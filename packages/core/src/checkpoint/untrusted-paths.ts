@@ -6,7 +6,12 @@
  * arithmetic, not by running out of memory).
  */
 import { TensorloopError } from '../errors.js';
-import type { NodeBuiltins } from './atomic-dir.js';
+
+/** Node's fs and path, as `loadNodeBuiltins()` gives them (structural: no import cycle with atomic-dir). */
+interface NodeBuiltins {
+  readonly fs: typeof import('node:fs/promises');
+  readonly path: typeof import('node:path');
+}
 
 /** A weight path of `where`, checked and normalized (`./a//b` -> `a/b`); refuses one leaving its folder. */
 export function weightPathInside(relative: unknown, where: string): string {
