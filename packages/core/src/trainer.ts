@@ -162,6 +162,12 @@ export class Trainer {
       );
     }
     for (const [name, value] of Object.entries(values)) {
+      if (name === '') {
+        throw new TensorloopError(
+          'TL_OPTION_INVALID',
+          `hparams: a hyperparameter needs a non-empty name, such as 'lossWeight.aux'; got "" (= ${shownValue(value)}).`,
+        );
+      }
       if (typeof value !== 'number' || !Number.isFinite(value)) {
         throw new TensorloopError(
           'TL_OPTION_INVALID',
