@@ -152,6 +152,7 @@ export function amp(options: AmpOptions = {}): Plugin<typeof AMP_PLUGIN> {
   };
 
   return definePlugin({
+    logKeys: ['loss_scale', 'skipped_steps'],
     name: AMP_PLUGIN,
     // First in every hook: gradients are unscaled before any other plugin sees them, and the epoch
     // logs carry loss_scale before loggers and monitors read them. The loss is scaled last.

@@ -158,6 +158,8 @@ type AnyIterator = Iterator<BatchLike> | AsyncIterator<BatchLike>;
 
 class IteratorSource implements DataSource {
   readonly tensors: TensorData | undefined = undefined;
+  /** Checks each batch as it is drawn (`checkEveryBatch`); the first one is also checked up front. */
+  batchCheck: ((batch: Batch, index: number) => void) | undefined;
   /** Kept across epochs when `batchesPerEpoch` is set, so an endless source is not restarted. */
   private persistent: AnyIterator | undefined;
   private peeked: Batch | undefined;
@@ -215,6 +217,12 @@ class IteratorSource implements DataSource {
             break;
           }
           batch = normalizeBatch(r.value, this.where());
+          try {
+            this.batchCheck?.(batch, count);
+          } catch (error) {
+            if (this.disposeBatches) disposeBatch(batch);
+            throw error;
+          }
         }
         count++;
         const owned = batch;
@@ -262,6 +270,15 @@ export function toDataSource(data: DataInput, what: string): DataSource {
     'TL_DATA_INVALID',
     `${what} must be { x: Tensor, y: Tensor }, a tf.data.Dataset of { xs, ys } batches, or an (async) iterable of { x, y } batches; got ${describe(data)}.`,
   );
+}
+
+/**
+ * Runs `check` on every batch an iterable or dataset yields (host-side checks only: shapes, dtypes),
+ * so a ragged batch in the middle of an epoch fails with the trainer's coded error instead of a tfjs
+ * error inside the step. Tensor data is checked whole, up front.
+ */
+export function checkEveryBatch(source: DataSource, check: (batch: Batch, index: number) => void): void {
+  if (source instanceof IteratorSource) source.batchCheck = check;
 }
 
 /** The first batch of a source, to validate before the first step (tensor data: the whole data). */

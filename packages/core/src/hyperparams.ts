@@ -1,4 +1,5 @@
 import { TensorloopError } from './errors.js';
+import { shownValue } from './shown-value.js';
 
 /** `set` writers own a value (one per value and group); `multiply` writers compose as factors. */
 export type HparamWriterMode = 'set' | 'multiply';
@@ -91,7 +92,10 @@ export function formatHparam(value: number): string {
 
 function finite(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TensorloopError('TL_OPTION_INVALID', `${what} must be a finite number, got ${String(value)}.`);
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `${what} must be a finite number, got ${shownValue(value)}.`,
+    );
   }
   return value;
 }

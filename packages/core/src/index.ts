@@ -35,6 +35,7 @@ export {
   type HyperparamStoreState,
   USER_WRITER,
 } from './hyperparams.js';
+export { checkMonitorKey, fitLogKeys, resolveLogKey } from './log-keys.js';
 export { resolveBuiltinLoss, resolveBuiltinMetric } from './loop/gradient-source.js';
 export type {
   GradientRequest,

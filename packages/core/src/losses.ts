@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { TensorloopError } from './errors.js';
+import { shownValue } from './shown-value.js';
 import type { Time } from './time.js';
 
 /** What a custom loss can read each step: hyperparameters such as `'lossWeight.aux'`, and time. */
@@ -82,7 +83,7 @@ export function resolveLoss(spec: LossSpec | undefined, ctx: LossFnContext): Res
   if (!fn) {
     throw new TensorloopError(
       'TL_LOSS_UNKNOWN',
-      `Unknown loss "${String(spec)}". Known losses: ${LOSS_NAMES.join(', ')}; or pass a function (yTrue, yPred) => tensor.`,
+      `Unknown loss ${shownValue(spec)}. Known losses: ${LOSS_NAMES.join(', ')}; or pass a function (yTrue, yPred) => tensor.`,
     );
   }
   return { name: spec, builtin: spec, fn: (t, p) => reduceMean(fn(t, p)) };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { TensorloopError } from './errors.js';
 import type { LossSpec } from './losses.js';
 import type { MetricDirection } from './monitor-mode.js';
+import { shownValue } from './shown-value.js';
 
 export type MetricFn = (yTrue: tf.Tensor, yPred: tf.Tensor) => tf.Tensor;
 
@@ -71,6 +72,12 @@ export function resolveMetrics(
   specs: readonly MetricSpec[] | undefined,
   loss: LossSpec | undefined,
 ): ResolvedMetric[] {
+  if (specs !== undefined && !Array.isArray(specs as unknown)) {
+    throw new TensorloopError(
+      'TL_METRIC_UNKNOWN',
+      `metrics must be an array such as ['accuracy'] or [{ name, fn }]; got ${shownValue(specs)}.`,
+    );
+  }
   const out: ResolvedMetric[] = [];
   for (const spec of specs ?? []) {
     let name: string;
@@ -104,7 +111,7 @@ export function resolveMetrics(
         if (spec.direction !== 'min' && spec.direction !== 'max') {
           throw new TensorloopError(
             'TL_METRIC_UNKNOWN',
-            `Metric "${name}": direction must be 'max' (higher is better) or 'min'; got ${String(spec.direction)}.`,
+            `Metric "${name}": direction must be 'max' (higher is better) or 'min'; got ${shownValue(spec.direction)}.`,
           );
         }
         direction = spec.direction;
@@ -112,7 +119,7 @@ export function resolveMetrics(
     } else {
       throw new TensorloopError(
         'TL_METRIC_UNKNOWN',
-        `Invalid metric ${JSON.stringify(spec)}: expected a metric name, a named function or { name, fn }.`,
+        `Invalid entry in metrics: ${shownValue(spec)}; expected a metric name, a named function or { name, fn }.`,
       );
     }
     if (name === 'loss' || out.some((m) => m.name === name)) {

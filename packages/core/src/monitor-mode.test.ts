@@ -167,6 +167,7 @@ describe('checkpoint() uses the same rule', () => {
   const scripted = (key: string, values: number[]) =>
     definePlugin({
       name: 'script',
+      logKeys: [key],
       onEpochEnd: (_c, e) => {
         e.logs[key] = values[e.epoch]!;
       },

@@ -43,9 +43,13 @@ describe('unknown option keys', () => {
     expect((withPlugin as core.TensorloopError).plugin).toBe('p');
   });
 
-  test('a non-object is left to the factory (it says what it expected)', () => {
+  test('undefined passes (the defaults); null and other non-objects are refused naming the factory', () => {
     expect(() => core.checkOptionKeys('f()', undefined, ['a'])).not.toThrow();
-    expect(() => core.checkOptionKeys('f()', null, ['a'])).not.toThrow();
+    for (const bad of [null, 1, 'a', [], () => 1]) {
+      expect(() => core.checkOptionKeys('f()', bad, ['a'])).toThrow(
+        /\[TL_OPTION_INVALID\] f\(\): options must be an object of named options \(valid: a\)/,
+      );
+    }
   });
 
   test('closestKey: edit distance, ignoring case, underscores and dashes first', () => {

@@ -1,4 +1,5 @@
 import { TensorloopError } from './errors.js';
+import { shownValue } from './shown-value.js';
 
 /** Levenshtein distance (insertions, deletions, substitutions). */
 function editDistance(a: string, b: string): number {
@@ -48,8 +49,9 @@ export function closestKey(key: string, valid: readonly string[]): string | unde
 /**
  * Refuses option keys a factory does not know, with `TL_OPTION_INVALID` naming each unknown key and
  * the closest valid one: a typo (`threephase`) or a key carried over from Keras or PyTorch
- * (`min_lr`) would otherwise be ignored and the run would silently do something else. A non-object
- * is left to the factory's own check, which says what it expected.
+ * (`min_lr`) would otherwise be ignored and the run would silently do something else. `undefined`
+ * passes (the factory's defaults); `null`, a number, a string, an array or a function is refused
+ * with `TL_OPTION_INVALID` too (they used to surface as a TypeError inside the factory).
  */
 export function checkOptionKeys(
   owner: string,
@@ -57,7 +59,14 @@ export function checkOptionKeys(
   valid: readonly string[],
   details: { plugin?: string } = {},
 ): void {
-  if (options === null || typeof options !== 'object') return;
+  if (options === undefined) return;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `${owner}: options must be an object of named options (valid: ${valid.join(', ')}); got ${shownValue(options)}.`,
+      details.plugin === undefined ? {} : { plugin: details.plugin },
+    );
+  }
   const unknown = Object.keys(options).filter((key) => !valid.includes(key));
   if (unknown.length === 0) return;
   const closest = (key: string) => closestKey(key, valid);

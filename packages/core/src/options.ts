@@ -12,7 +12,9 @@ import type { LossSpec } from './losses.js';
 import type { MetricSpec } from './metrics.js';
 import { OPTIMIZER_NAMES, type OptimizerName, optimizerFromName } from './model-fit-compat.js';
 import type { AnyOptimizer } from './optimizer-seam.js';
+import { checkOptionKeys } from './option-keys.js';
 import type { Plugin } from './plugin.js';
+import { shownValue } from './shown-value.js';
 
 export interface TrainerOptions {
   readonly model: tf.LayersModel;
@@ -128,7 +130,7 @@ export function requireInteger(name: string, value: unknown, min: number): numbe
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
     throw new TensorloopError(
       'TL_OPTION_INVALID',
-      `${name} must be an integer ≥ ${min}; got ${JSON.stringify(value)}.`,
+      `${name} must be an integer ≥ ${min}; got ${shownValue(value)}.`,
     );
   }
   return value;
@@ -173,18 +175,27 @@ export interface CheckedTrainerOptions {
 }
 
 export function checkTrainerOptions(options: TrainerOptions): CheckedTrainerOptions {
+  if (options.seed !== undefined && !Number.isSafeInteger(options.seed)) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `seed must be an integer (it seeds the shuffle order and the step's randomness); got ${shownValue(options.seed)}.`,
+    );
+  }
   const logEvery =
     options.logEvery === undefined ? undefined : requireInteger('logEvery', options.logEvery, 1);
   const smoothing = options.smoothing ?? 0.98;
-  if (!(smoothing >= 0 && smoothing < 1)) {
-    throw new TensorloopError('TL_OPTION_INVALID', `smoothing must be in [0, 1); got ${smoothing}.`);
+  if (typeof smoothing !== 'number' || !(smoothing >= 0 && smoothing < 1)) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `smoothing must be a number in [0, 1) (0.98 by default); got ${shownValue(smoothing)}.`,
+    );
   }
   const accumulateBatches = requireInteger('accumulateBatches', options.accumulateBatches ?? 1, 1);
   const resetStates = options.resetStates ?? 'epoch';
   if (resetStates !== 'epoch' && resetStates !== 'never') {
     throw new TensorloopError(
       'TL_OPTION_INVALID',
-      `resetStates must be 'epoch' or 'never'; got ${JSON.stringify(resetStates)}.`,
+      `resetStates must be 'epoch' or 'never'; got ${shownValue(resetStates)}.`,
     );
   }
   const stepGate = checkStepGateOption(options.stepGate);
@@ -211,7 +222,13 @@ export interface CheckedFitOptions {
 }
 
 export function checkFitOptions(options: FitOptions): CheckedFitOptions {
-  const epochs = requireInteger('epochs', options?.epochs, 1);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `fit(data, options): options must be an object such as { epochs: 10 }; got ${shownValue(options)}.`,
+    );
+  }
+  const epochs = requireInteger('epochs', options.epochs, 1);
   const batchSize = requireInteger('batchSize', options.batchSize ?? 32, 1);
   const stepsPerEpoch =
     options.stepsPerEpoch === undefined
@@ -222,24 +239,51 @@ export function checkFitOptions(options: FitOptions): CheckedFitOptions {
     options.validationBatchSize ?? batchSize,
     1,
   );
+  if (
+    options.resumeFrom !== undefined &&
+    (typeof options.resumeFrom !== 'string' || options.resumeFrom === '')
+  ) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `resumeFrom must be the path of a checkpoint directory (a string); got ${shownValue(options.resumeFrom)}.`,
+    );
+  }
   return {
     epochs,
     batchSize,
     stepsPerEpoch,
     validationBatchSize,
-    shuffle: options.shuffle ?? true,
-    checkData: options.checkData ?? true,
+    shuffle: requireBoolean('shuffle', options.shuffle, true),
+    checkData: requireBoolean('checkData', options.checkData, true),
     dataTimeoutMs: checkDataTimeout(options.dataTimeoutMs),
   };
 }
 
+function requireBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `${name} must be true or false; got ${shownValue(value)}.`,
+    );
+  }
+  return value;
+}
+
 function checkClip(clip: GradientClipOptions): GradientClipOptions {
+  if (typeof clip !== 'object' || clip === null || Array.isArray(clip)) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `gradientClip must be an object such as { maxNorm: 1 } or { maxValue: 0.5 }; got ${shownValue(clip)}.`,
+    );
+  }
+  checkOptionKeys('gradientClip', clip, ['maxNorm', 'maxValue']);
   for (const key of ['maxNorm', 'maxValue'] as const) {
     const v = clip[key];
     if (v !== undefined && !(typeof v === 'number' && v > 0 && Number.isFinite(v))) {
       throw new TensorloopError(
         'TL_OPTION_INVALID',
-        `gradientClip.${key} must be a positive number; got ${String(v)}.`,
+        `gradientClip.${key} must be a positive number; got ${shownValue(v)}.`,
       );
     }
   }

@@ -1,6 +1,7 @@
 import { TensorloopError } from './errors.js';
 import type { Plugin } from './plugin.js';
 import { currentPluginName } from './plugin-aliases.js';
+import { shownValue } from './shown-value.js';
 
 const TIER_RANK = { pre: 0, normal: 1, post: 2 } as const;
 
@@ -20,6 +21,12 @@ function tierLabel(plugin: Plugin): string {
 }
 
 function checkNames(plugins: readonly Plugin[]): Map<string, number> {
+  if (!Array.isArray(plugins as unknown)) {
+    throw new TensorloopError(
+      'TL_PLUGIN_INVALID',
+      `plugins must be an array of plugins, e.g. plugins: [earlyStopping()]; got ${shownValue(plugins)}.`,
+    );
+  }
   const index = new Map<string, number>();
   plugins.forEach((plugin, i) => {
     if (typeof plugin !== 'object' || plugin === null || typeof plugin.name !== 'string' || !plugin.name) {

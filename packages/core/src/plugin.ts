@@ -63,6 +63,12 @@ export interface FitStartEvent {
    * restored state instead of starting afresh.
    */
   readonly resumed: boolean;
+  /**
+   * Every key this fit's epoch logs will hold: loss, metrics, `smooth_loss`, `lr` keys, `val_` keys
+   * when there is validation data, and the plugins' declared `logKeys`. Check a monitor against it
+   * with `checkMonitorKey(monitor, event.logKeys, name)`.
+   */
+  readonly logKeys: readonly string[];
 }
 export interface EpochStartEvent {
   readonly epoch: number;
@@ -421,6 +427,12 @@ export interface PluginMeta<N extends string> {
   readonly dependencies?: readonly string[];
   /** Ask for host values of every batch's loss and metrics in `onBatchEnd` (one read-back per step). */
   readonly needsBatchLogs?: boolean;
+  /**
+   * Keys this plugin adds to the epoch logs (`['loss_scale']`, `['val_probe']`). Monitors (early
+   * stopping, plateau, checkpoint, finetune scheduler) check their key at fit start against the
+   * keys the fit will log, `FitStartEvent.logKeys`; an undeclared key fails there as a typo would.
+   */
+  readonly logKeys?: readonly string[];
   /** Hyperparameters this plugin writes through `ctx.hparams.set`. */
   readonly hparams?: readonly HyperparamWriteDeclaration[];
   /**

@@ -49,6 +49,7 @@ import { type ParamGroupInfo, parametersOf, paramGroupsOf } from './parameters.j
 import type { EpochRecord, HookEvents, HyperparamAccess, Logs, Plugin, TrainerContext } from './plugin.js';
 import { declareWriters, PluginList } from './plugin-list.js';
 import { SeededRandom } from './rng.js';
+import { shownValue } from './shown-value.js';
 import { stateResetter } from './stateful.js';
 import { Clock, type Time } from './time.js';
 import { preflight } from './validate.js';
@@ -106,8 +107,8 @@ export class Trainer {
     this.lossSpec = spec.loss;
     this.loss = resolveLoss(spec.loss, { hparams: this.store, time: this.clock.time });
     this.metrics = resolveMetrics(spec.metrics, spec.loss);
-    this.rng = new SeededRandom(options.seed ?? 0);
     const checked = checkTrainerOptions(options);
+    this.rng = new SeededRandom(options.seed ?? 0);
     this.logOption = options.log ?? 'console';
     this.logHub = new LogHub(this.logOption, () => this.clock.time);
     if (spec.note) this.logger.info(spec.note);
@@ -174,8 +175,27 @@ export class Trainer {
 
   /** User values and every plugin's declared writers, so conflicts fail at construction. */
   private defineHyperparams(values: Readonly<Record<string, number>>): void {
-    for (const [name, value] of Object.entries(values))
+    if (typeof values !== 'object' || values === null || Array.isArray(values)) {
+      throw new TensorloopError(
+        'TL_OPTION_INVALID',
+        `hparams must be an object of named numbers, e.g. { 'lossWeight.aux': 0.5 }; got ${shownValue(values)}.`,
+      );
+    }
+    for (const [name, value] of Object.entries(values)) {
+      if (name === '') {
+        throw new TensorloopError(
+          'TL_OPTION_INVALID',
+          `hparams: a hyperparameter needs a non-empty name, such as 'lossWeight.aux'; got "" (= ${shownValue(value)}).`,
+        );
+      }
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new TensorloopError(
+          'TL_OPTION_INVALID',
+          `hparams.${name} must be a finite number; got ${shownValue(value)}.`,
+        );
+      }
       this.store.define(name, value, { description: 'user value' });
+    }
     declareWriters(this.store, this.plugins);
   }
 

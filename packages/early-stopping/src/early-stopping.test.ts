@@ -281,19 +281,22 @@ describe("mode 'auto'", () => {
 });
 
 describe('unknown monitor', () => {
-  test('fails at the first epoch end with the keys that exist', async () => {
+  test('fails at fit start, before the first step, naming the closest key and the keys the fit logs', async () => {
     const entries: LogEntry[] = [];
     const trainer = tinyTrainer(
-      // mode given: with 'auto' the typo would already be refused at fit start (its direction is unreadable)
+      // mode given: with 'auto' the typo would already be refused at construction (its direction is unreadable)
       [script({ val_loss: [1, 2] }), earlyStopping({ monitor: 'val_los', mode: 'min' })],
       entries,
     );
     const data = tinyData();
     const error = await trainer.fit(data, { epochs: 3 }).catch((e: unknown) => e);
     expect(isTensorloopError(error, 'TL_MONITOR_UNKNOWN')).toBe(true);
-    expect((error as Error).message).toContain('monitors "val_los", which is not in the epoch logs');
-    expect((error as Error).message).toContain('Available keys: loss, smooth_loss, lr, val_loss');
-    expect(trainer.history).toHaveLength(1);
+    expect((error as Error).message).toContain(
+      'monitor "val_los" is not a key this fit logs; did you mean "val_loss"?',
+    );
+    expect((error as Error).message).toContain('This fit logs: loss, smooth_loss, lr, val_loss.');
+    expect(trainer.history).toHaveLength(0);
+    expect(trainer.time.step).toBe(0);
     tf.dispose([data.x, data.y]);
   });
 });

@@ -1,4 +1,5 @@
 import {
+  checkMonitorKey,
   definePlugin,
   type EpochEndEvent,
   inferMonitorMode,
@@ -222,6 +223,7 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Plugin<'@tens
     ...(o.restoreBestWeights ? { writesWeights: 'fitEnd' as const } : {}),
     describe: () => describeOptions(o, mode),
     onFitStart(ctx, event) {
+      checkMonitorKey(o.monitor, event.logKeys, o.name);
       decideMode(ctx.metricDirections);
       stoppedEpoch = event.resumed ? stoppedEpoch : undefined;
       const keep = event.resumed ? origin !== undefined : o.persistAcrossFits && origin !== undefined;

@@ -13,6 +13,7 @@ export { mnistTensors } from '@tensorloop/test-fixtures';
 export function script(values: Record<string, readonly number[]>): Plugin {
   return definePlugin({
     name: 'test:script',
+    logKeys: Object.keys(values),
     onEpochEnd(_ctx, event) {
       for (const [key, series] of Object.entries(values)) {
         const v = series[event.epoch];

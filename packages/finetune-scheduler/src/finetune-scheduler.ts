@@ -1,6 +1,8 @@
 import {
+  checkMonitorKey,
   definePlugin,
   type EpochEndEvent,
+  type FitStartEvent,
   type HyperparamWriteDeclaration,
   inferMonitorMode,
   type Plugin,
@@ -209,7 +211,8 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
     }
   }
 
-  async function onFitStart(ctx: TrainerContext, resumed: boolean): Promise<StopSignal | undefined> {
+  async function onFitStart(ctx: TrainerContext, event: FitStartEvent): Promise<StopSignal | undefined> {
+    const resumed = event.resumed;
     if (o.genScheduleOnly) return generateOnly(ctx);
     if (needsMonitor) mode = resolveMonitorMode(o.monitor, o.mode, PLUGIN_NAME, ctx.metricDirections);
     resolveAgainst(ctx);
@@ -232,6 +235,14 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
         );
       }
       factorFns.set(p.depth, await resolveFactorFn(p.depth, p.newLrSchedule));
+    }
+    if (needsMonitor) {
+      // After the schedule and optimizer checks (their errors say more), before anything changes.
+      checkMonitorKey(o.monitor, event.logKeys, PLUGIN_NAME, {
+        hint: o.epochTransitionsOnly
+          ? `restoreBest tracks the best weights by "${o.monitor}". With epochTransitionsOnly nothing else needs it: pass validationData (or earlyStopping.monitor), or set restoreBest: false.`
+          : undefined,
+      });
     }
     const added = applyDepth(ctx, depth, opt);
     if (resumed && added > 0) {
@@ -483,7 +494,7 @@ export function finetuneScheduler(options: FinetuneSchedulerOptions = {}): Plugi
         : `a phase ends after ${o.patience} epochs without improvement in ${o.monitor} (or at its maxTransitionEpoch)`,
       `new phase groups at lr ${o.baseMaxLr} unless the phase gives one${o.restoreBest ? '; best weights restored before each transition' : ''}`,
     ],
-    onFitStart: (ctx, event) => onFitStart(ctx, event.resumed),
+    onFitStart: (ctx, event) => onFitStart(ctx, event),
     onEpochStart: {
       // Before other plugins' epoch start: they see the new depth.
       order: 'pre',

@@ -27,6 +27,7 @@ export const tempDir = (): string => mkdtempSync(join(tmpdir(), 'tl-fts-'));
 export function script(values: Record<string, readonly number[]>): Plugin {
   return definePlugin({
     name: 'test:script',
+    logKeys: Object.keys(values),
     onEpochEnd(_ctx, event) {
       for (const [key, series] of Object.entries(values)) {
         const v = series[event.epoch];

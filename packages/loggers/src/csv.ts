@@ -1,4 +1,4 @@
-import { type Plugin, TensorloopError, type TrainerContext } from '@tensorloop/core';
+import { checkOptionKeys, type Plugin, TensorloopError, type TrainerContext } from '@tensorloop/core';
 import { completeLines, formatNumber, formatRow, MISSING, parseRow } from './csv-format.js';
 import { defineLogger, type LoggerApi, type LoggerEpoch } from './define-logger.js';
 import type { HparamSelection } from './hparams.js';
@@ -78,6 +78,7 @@ function parsePosition(saved: unknown): CsvPosition {
  * the checkpoint's rows and continues, so it ends up byte for byte as an uninterrupted run's.
  */
 export function csvLogger(options: CsvLoggerOptions): Plugin<'@tensorloop/loggers:csv'> {
+  checkOptionKeys('csvLogger()', options, ['path', 'append', 'separator', 'hparams', 'name']);
   const name = options?.name ?? CSV_LOGGER;
   requireNode(name, 'csvLogger()');
   const { path, separator } = checkOptions(name, options);

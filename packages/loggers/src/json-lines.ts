@@ -1,4 +1,4 @@
-import { type Plugin, TensorloopError, type TrainerContext } from '@tensorloop/core';
+import { checkOptionKeys, type Plugin, TensorloopError, type TrainerContext } from '@tensorloop/core';
 import { completeLines } from './csv-format.js';
 import { defineLogger, type LoggerApi, type LoggerEpoch } from './define-logger.js';
 import type { HparamSelection } from './hparams.js';
@@ -55,6 +55,7 @@ function parsePosition(saved: unknown): JsonLinesPosition {
  * continues, so it ends up as an uninterrupted run's.
  */
 export function jsonLines(options: JsonLinesOptions): Plugin<'@tensorloop/loggers:jsonl'> {
+  checkOptionKeys('jsonLines()', options, ['path', 'append', 'hparams', 'timestamps', 'name']);
   const name = options?.name ?? JSON_LINES_LOGGER;
   requireNode(name, 'jsonLines()');
   if (typeof options?.path !== 'string' || options.path === '') {

@@ -1,4 +1,5 @@
 import {
+  checkOptionKeys,
   type ParamMatcher,
   type Plugin,
   type StopReason,
@@ -150,6 +151,14 @@ function describeStop(
  * histograms. Node only.
  */
 export function tensorBoard(options: TensorBoardOptions): Plugin<'@tensorloop/loggers:tensorboard'> {
+  checkOptionKeys('tensorBoard()', options, [
+    'logDir',
+    'updateFreq',
+    'histograms',
+    'hparams',
+    'text',
+    'name',
+  ]);
   const name = options?.name ?? TENSORBOARD_LOGGER;
   requireNode(name, 'tensorBoard()');
   const o = checkOptions(name, options);

@@ -75,6 +75,7 @@ export function smallData(): {
 export function script(values: Record<string, readonly (number | undefined)[]>): Plugin {
   return definePlugin({
     name: 'test:script',
+    logKeys: Object.keys(values),
     onEpochEnd(_ctx, event) {
       for (const [key, series] of Object.entries(values)) {
         const v = series[event.epoch];

@@ -87,6 +87,12 @@ function resolveOptions(options: LrFinderOptions) {
  * explodes. It trains the model: use `findLr()` to run it on a copy of the trainer's state.
  */
 export function lrFinder(options: LrFinderOptions = {}): Plugin & { readonly api: LrFinderApi } {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `lrFinder(options): options must be an object such as { start: 1e-7, end: 10 }; got ${JSON.stringify(options) ?? typeof options}.`,
+    );
+  }
   checkOptionKeys('lrFinder()', options, FINDER_OPTIONS);
   const { start, end, steps, stopDiv, smooth } = resolveOptions(options);
   const name = options.name ?? `${PACKAGE}:lr-finder`;

@@ -144,7 +144,12 @@ export function oneCycleMomentum(options: {
   readonly threePhase?: boolean;
 }): Schedule {
   checkOptionKeys('oneCycleMomentum()', options, ['momentum', 'pctStart', 'anneal', 'threePhase']);
-  const [max, base] = options.momentum ?? [0.95, 0.85];
+  const momentum: unknown = options.momentum ?? [0.95, 0.85];
+  if (!Array.isArray(momentum) || momentum.length !== 2)
+    invalid(
+      `oneCycle momentum must be [max, base] numbers (or false); got ${JSON.stringify(momentum) ?? typeof momentum}.`,
+    );
+  const [max, base] = momentum as [number, number];
   if (!Number.isFinite(max) || !Number.isFinite(base))
     invalid('oneCycle momentum must be [max, base] numbers.');
   const threePhase = flag(options.threePhase, 'oneCycle threePhase');

@@ -23,6 +23,7 @@ afterAll(() => tf.dispose([data.x, data.y]));
 const feeder = (values: readonly number[], key = 'metric') =>
   definePlugin({
     name: 'test:feeder',
+    logKeys: [key],
     onEpochEnd(_ctx, e) {
       e.logs[key] = values[e.epoch]!;
     },

@@ -1,4 +1,5 @@
 import {
+  checkMonitorKey,
   checkOptionKeys,
   formatHparam,
   inferMonitorMode,
@@ -132,6 +133,21 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
   checkOptionKeys('reduceOnPlateau()', options, PLATEAU_OPTIONS);
   const name = options.name ?? `${PACKAGE}:plateau`;
   const monitor = options.monitor ?? 'val_loss';
+  if (typeof monitor !== 'string' || monitor === '') {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `reduceOnPlateau(): monitor must be a log key such as 'val_loss'; got ${JSON.stringify(monitor) ?? typeof monitor}.`,
+    );
+  }
+  if (
+    options.groups !== undefined &&
+    (!Array.isArray(options.groups) || !options.groups.every((g) => typeof g === 'string' && g !== ''))
+  ) {
+    throw new TensorloopError(
+      'TL_OPTION_INVALID',
+      `reduceOnPlateau(): groups must be an array of param group names; got ${JSON.stringify(options.groups) ?? typeof options.groups}.`,
+    );
+  }
   const requestedMode = options.mode ?? 'auto';
   // Decided at fit start (a metric spec may declare the direction); known now when the key says it.
   let mode = inferMonitorMode(monitor, requestedMode);
@@ -253,6 +269,7 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
         `(${counting} counting, threshold ${threshold} ${thresholdMode}, cooldown ${cooldown}, min ${typeof minLr === 'number' ? minLr : JSON.stringify(minLr)})`,
     ],
     onFitStart(ctx, e) {
+      checkMonitorKey(monitor, e.logKeys, name);
       mode = resolveMonitorMode(monitor, requestedMode, name, ctx.metricDirections);
       // Each fit starts afresh, as Keras's on_train_begin; the factors already applied stay.
       if (!e.resumed && !persistAcrossFits) {

@@ -87,7 +87,10 @@ function invalid(message: string, plugin?: string): never {
 }
 
 function asSchedule(fn: Schedule | number, what: string): Schedule {
-  if (typeof fn === 'number') return constant(fn);
+  if (typeof fn === 'number') {
+    if (!Number.isFinite(fn)) invalid(`${what} must be a schedule function or a finite number, got ${fn}.`);
+    return constant(fn);
+  }
   if (typeof fn !== 'function')
     invalid(`${what} must be a schedule function or a number, got ${String(fn)}.`);
   return fn;
@@ -109,7 +112,10 @@ export function groupSchedules(
   const map = new Map<string, Schedule>();
   if (Array.isArray(groups)) {
     for (const g of groups) {
-      if (typeof g !== 'string' || g === '') invalid(`${what}: group names must be non-empty strings.`);
+      if (typeof g !== 'string' || g === '')
+        invalid(
+          `${what}: groups must list param group names (non-empty strings); got ${JSON.stringify(g) ?? typeof g}.`,
+        );
       map.set(g, fn);
     }
   } else if (typeof groups === 'object' && groups !== null) {

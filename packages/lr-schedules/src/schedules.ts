@@ -17,9 +17,20 @@ export interface Span {
  */
 export type Schedule = (p: number, span: Span) => number;
 
-/** The value of `schedule` at `index` of `total` units. */
+/**
+ * The value of `schedule` at `index` of `total` units. A value that is not a finite number (an
+ * overflow of `gamma^index`, a user function returning NaN) fails here, naming the schedule and the
+ * unit, rather than becoming a NaN learning rate.
+ */
 export function valueAt(schedule: Schedule, index: number, total: number): number {
-  return schedule(progress(index, total), { index, total });
+  const value = schedule(progress(index, total), { index, total });
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    invalid(
+      `the schedule ${schedule.name || '(anonymous)'} gives ${typeof value === 'number' ? value : typeof value} at unit ${index} of ${total}; ` +
+        'a schedule must give finite numbers over its span. Check its options (a gamma or power that overflows) or the function.',
+    );
+  }
+  return value;
 }
 
 /** `index / total`, clamped to [0, 1] (0 for an empty span). */
@@ -34,7 +45,9 @@ function invalid(message: string): never {
 
 function finite(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value))
-    invalid(`${what} must be a finite number, got ${String(value)}.`);
+    invalid(
+      `${what} must be a finite number, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`,
+    );
   return value;
 }
 
@@ -144,6 +157,8 @@ export function polynomial(options: PolynomialOptions): Schedule {
   const from = finite(options?.from, 'polynomial({ from })');
   const to = finite(options.to ?? 0, 'polynomial({ to })');
   const power = finite(options.power ?? 1, 'polynomial({ power })');
+  // (1 - t)^power is Infinity at the end of the span for a negative power.
+  if (power < 0) invalid(`polynomial({ power }) must be ≥ 0, got ${power}.`);
   const steps = options.steps === undefined ? undefined : positive(options.steps, 'polynomial({ steps })');
   return named((_p, { index, total }) => {
     const length = steps ?? total;
@@ -185,7 +200,7 @@ export function multiStep(options: MultiStepOptions): Schedule {
   const gamma = finite(options.gamma ?? 0.1, 'multiStep({ gamma })');
   if (!Array.isArray(options.milestones))
     invalid('multiStep({ milestones }) must be an array of unit indices.');
-  const milestones = [...options.milestones].map((m, i) => finite(m, `multiStep milestone ${i}`));
+  const milestones = [...options.milestones].map((m, i) => finite(m, `multiStep({ milestones })[${i}]`));
   for (let i = 1; i < milestones.length; i++) {
     if (milestones[i]! < milestones[i - 1]!)
       invalid(`multiStep milestones must increase, got [${milestones}].`);

@@ -15,6 +15,7 @@ beforeAll(async () => {
 const script = (values: Record<string, readonly number[]>) =>
   definePlugin({
     name: 'test:script',
+    logKeys: Object.keys(values),
     enforce: 'pre',
     onEpochEnd(_ctx, event) {
       for (const [key, series] of Object.entries(values)) {

@@ -1,4 +1,4 @@
-import { TensorloopError } from '@tensorloop/core';
+import { checkOptionKeys, TensorloopError } from '@tensorloop/core';
 
 /** Where the lines go: a Node stream (`process.stdout`), or anything with `write`. */
 export interface ProgressStream {
@@ -57,7 +57,21 @@ function positive(value: number, what: string, allowZero = false): number {
   return value;
 }
 
+const OPTION_KEYS = [
+  'stream',
+  'tty',
+  'refreshMs',
+  'plainEveryMs',
+  'smoothing',
+  'messages',
+  'hparams',
+  'barWidth',
+  'silent',
+  'name',
+];
+
 export function resolveOptions(options: ProgressOptions): ResolvedProgressOptions {
+  checkOptionKeys('progress()', options, OPTION_KEYS);
   const o = options ?? {};
   const refreshMs = positive(o.refreshMs ?? 250, 'refreshMs', true);
   const plainEveryMs = positive(o.plainEveryMs ?? 10_000, 'plainEveryMs');

@@ -31,6 +31,7 @@ afterEach(() => {
 const script = (key: string, values: readonly number[]) =>
   definePlugin({
     name: 'test:script',
+    logKeys: [key],
     onEpochEnd(_ctx, e) {
       const v = values[e.epoch];
       if (v !== undefined) e.logs[key] = v;

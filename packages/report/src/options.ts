@@ -1,4 +1,4 @@
-import { TensorloopError } from '@tensorloop/core';
+import { checkOptionKeys, TensorloopError } from '@tensorloop/core';
 
 export interface ReportOptions {
   /** Folder for `report.html` and `history.json` (created if missing). Default `'tensorloop-report'`. */
@@ -31,7 +31,10 @@ function invalid(message: string): never {
   throw new TensorloopError('TL_OPTION_INVALID', `report: ${message}`);
 }
 
+const OPTION_KEYS = ['dir', 'title', 'write', 'hparams', 'messages', 'maxPoints', 'name'];
+
 export function resolveOptions(options: ReportOptions): ResolvedReportOptions {
+  checkOptionKeys('report()', options, OPTION_KEYS);
   const o = options ?? {};
   const dir = o.dir ?? 'tensorloop-report';
   if (typeof dir !== 'string' || dir.length === 0) invalid('dir must be a non-empty path.');

@@ -60,6 +60,7 @@ export function digitTrainer(plugins: Plugin[], entries?: LogEntry[]): Trainer {
 export const script = (key: string, values: readonly number[]) =>
   definePlugin({
     name: 'test:script',
+    logKeys: [key],
     onEpochEnd(_ctx, e) {
       const v = values[e.epoch];
       if (v !== undefined) e.logs[key] = v;

@@ -19,6 +19,7 @@
  * browser, and on `../errors.js`.
  */
 import { TensorloopError } from '../errors.js';
+import { assertRealPathInside, fileSize } from './untrusted-paths.js';
 
 export const CHECKPOINT_MANIFEST = 'manifest.json';
 export const CHECKPOINT_FORMAT = 'tensorloop-checkpoint';
@@ -528,6 +529,13 @@ async function readVerified(node: NodeBuiltins, committed: Committed, name: stri
     );
   }
   const expected = `expected ${entry.bytes} bytes with sha256 ${entry.sha256}`;
+  // Untrusted directory: no symlink out of it, and no read of a file larger than the manifest says.
+  await assertRealPathInside(node, committed.source, file, `checkpoint ${committed.source}`);
+  const size = await fileSize(node, file);
+  if (size !== undefined && size !== entry.bytes) {
+    const how = size < entry.bytes ? 'is truncated' : 'has the wrong size';
+    throw corrupt(file, `${how}: expected ${entry.bytes} bytes, found ${size}`);
+  }
   const bytes = await readFileOrCorrupt(node.fs, file, expected);
   if (bytes.byteLength !== entry.bytes) {
     const how = bytes.byteLength < entry.bytes ? 'is truncated' : 'has the wrong size';

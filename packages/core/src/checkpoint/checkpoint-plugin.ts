@@ -1,4 +1,5 @@
 import { TensorloopError } from '../errors.js';
+import { checkMonitorKey } from '../log-keys.js';
 import { inferMonitorMode, resolveMonitorMode } from '../monitor-mode.js';
 import { checkOptionKeys } from '../option-keys.js';
 import { definePlugin, type Plugin } from '../plugin.js';
@@ -125,7 +126,8 @@ export function checkpoint(options: CheckpointOptions): Plugin<typeof CHECKPOINT
     name,
     enforce: 'post',
     api,
-    onFitStart(ctx) {
+    onFitStart(ctx, event) {
+      if (monitor) checkMonitorKey(monitor, event.logKeys, name);
       if (monitor) mode = resolveMonitorMode(monitor, options.mode ?? 'auto', name, ctx.metricDirections);
     },
     async onEpochEnd(ctx, event) {

@@ -17,6 +17,7 @@ import {
   resolveCheckpointDir,
   writeCheckpointDir,
 } from './atomic-dir.js';
+import { assertRealPathInside, assertWeightBytes, fileSize, weightPathInside } from './untrusted-paths.js';
 
 export const FILE_URL_SCHEME = 'file://';
 export const MODEL_JSON_FILE = 'model.json';
@@ -94,9 +95,15 @@ function parseModelJson(value: unknown, where: string): tf.io.ModelJSON {
   return value;
 }
 
-/** Weight file names of a model.json, relative to the directory holding it. */
-function weightPaths(modelJson: tf.io.ModelJSON): string[] {
-  return (modelJson.weightsManifest ?? []).flatMap((group) => group.paths);
+/** Weight file names of a model.json, relative to the directory holding it (refused if one leaves it). */
+function weightPaths(modelJson: tf.io.ModelJSON, where: string): string[] {
+  return (modelJson.weightsManifest ?? []).flatMap((group) =>
+    group.paths.map((p) => weightPathInside(p, where)),
+  );
+}
+
+function weightSpecs(modelJson: tf.io.ModelJSON): unknown[] {
+  return (modelJson.weightsManifest ?? []).flatMap((group) => group.weights);
 }
 
 async function artifactsFrom(
@@ -123,6 +130,11 @@ export async function decodeModelArtifacts(
 ): Promise<tf.io.ModelArtifacts> {
   const modelJson = parseModelJson(parseCheckpointJson(files, modelJsonName), modelJsonName);
   const base = modelJsonName.includes('/') ? modelJsonName.slice(0, modelJsonName.lastIndexOf('/') + 1) : '';
+  const listed = weightPaths(modelJson, modelJsonName).map((p) => files[normalizeRelative(base + p) ?? '']);
+  if (listed.every((bytes) => bytes !== undefined)) {
+    const total = listed.reduce((sum, bytes) => sum + bytes!.byteLength, 0);
+    assertWeightBytes(weightSpecs(modelJson), total, modelJsonName);
+  }
   return artifactsFrom(modelJson, async (relative) => {
     const name = normalizeRelative(base + relative);
     const bytes = name === undefined ? undefined : files[name];
@@ -169,17 +181,24 @@ async function loadFromCheckpoint(location: ModelLocation): Promise<tf.io.ModelA
   const manifest = await readCheckpointManifest(location.dir);
   const files = await readCheckpointFiles(location.dir, [location.jsonName]);
   const modelJson = parseModelJson(parseCheckpointJson(files, location.jsonName), location.jsonName);
-  const names = weightPaths(modelJson).map((p) => normalizeRelative(p));
-  const missing = names.findIndex((name) => name === undefined || manifest.files[name] === undefined);
+  const where = `${location.jsonName} in ${location.dir}`;
+  const names = weightPaths(modelJson, where);
+  const missing = names.findIndex((name) => manifest.files[name] === undefined);
   if (missing >= 0) {
     throw new TensorloopError(
       'TL_CHECKPOINT_CORRUPT',
-      `${location.jsonName} in ${location.dir} lists the weight file ` +
-        `${JSON.stringify(weightPaths(modelJson)[missing])}, which the checkpoint manifest does not contain`,
+      `${where} lists the weight file ${JSON.stringify(names[missing])}, which the checkpoint manifest ` +
+        'does not contain',
     );
   }
-  const weights = await readCheckpointFiles(location.dir, names as string[]);
-  return artifactsFrom(modelJson, async (relative) => weights[normalizeRelative(relative)!]!);
+  // The manifest's sizes are checked against the files as they are read; here the specs against them.
+  assertWeightBytes(
+    weightSpecs(modelJson),
+    names.reduce((sum, name) => sum + manifest.files[name]!.bytes, 0),
+    where,
+  );
+  const weights = await readCheckpointFiles(location.dir, names);
+  return artifactsFrom(modelJson, async (relative) => weights[weightPathInside(relative, where)]!);
 }
 
 async function loadFromPlainDirectory(source: string, jsonName: string): Promise<tf.io.ModelArtifacts> {
@@ -207,7 +226,19 @@ async function loadFromPlainDirectory(source: string, jsonName: string): Promise
     });
   }
   const modelJson = parseModelJson(value, jsonFile);
-  return artifactsFrom(modelJson, (relative) => read(path.join(source, relative)));
+  const node = await loadNodeBuiltins();
+  const files = weightPaths(modelJson, jsonFile).map((name) => path.join(source, ...name.split('/')));
+  let total = 0;
+  for (const file of files) {
+    await assertRealPathInside(node, source, file, jsonFile);
+    const size = await fileSize(node, file);
+    if (size === undefined) await read(file); // reports the missing file
+    total += size ?? 0;
+  }
+  assertWeightBytes(weightSpecs(modelJson), total, jsonFile);
+  return artifactsFrom(modelJson, (relative) =>
+    read(path.join(source, ...weightPathInside(relative, jsonFile).split('/'))),
+  );
 }
 
 /**

@@ -263,6 +263,7 @@ describe('checkpoint safety and loading', () => {
     const scores = [0.5, 0.3, 0.4, 0.2, 0.25];
     const script = definePlugin({
       name: 'script',
+      logKeys: ['val_score'],
       onEpochEnd: (_c, e) => {
         e.logs.val_score = scores[e.epoch]!;
       },

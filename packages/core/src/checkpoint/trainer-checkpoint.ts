@@ -6,6 +6,8 @@ import type { Time } from '../time.js';
 import { parseCheckpointJson, readCheckpointDir, writeCheckpointDir } from './atomic-dir.js';
 import { decodeModelArtifacts, encodeModelArtifacts } from './file-handler.js';
 import type { SavedOptimizer } from './optimizer-state.js';
+import { checkTrainerJsonFields } from './trainer-json-check.js';
+import { assertWeightBytes } from './untrusted-paths.js';
 
 export const TRAINER_FILE = 'trainer.json';
 export const MODEL_DIR = 'model';
@@ -141,6 +143,7 @@ function checkJson(value: unknown, dir: string): TrainerCheckpointJson {
       `${dir} was written by a newer @tensorloop/core (trainer format ${json.formatVersion}; this version reads up to ${TRAINER_FORMAT_VERSION}). Upgrade @tensorloop/core.`,
     );
   }
+  checkTrainerJsonFields(json as Record<string, unknown>, `${dir}/${TRAINER_FILE}`);
   return json as TrainerCheckpointJson;
 }
 
@@ -159,6 +162,14 @@ export async function readTrainerCheckpoint(dir: string): Promise<CheckpointCont
     throw new TensorloopError(
       'TL_CHECKPOINT_CORRUPT',
       `${dir} has no ${OPTIMIZER_FILE}; expected the optimizer state next to ${TRAINER_FILE}.`,
+    );
+  }
+  assertWeightBytes(json.optimizerWeights, bin.byteLength, `${dir}/${TRAINER_FILE} optimizerWeights`);
+  if (json.pluginWeights && pluginBinOf(files)) {
+    assertWeightBytes(
+      json.pluginWeights,
+      pluginBinOf(files)!.byteLength,
+      `${dir}/${TRAINER_FILE} pluginWeights`,
     );
   }
   const slots = tf.io.decodeWeights(toArrayBuffer(bin), [...json.optimizerWeights]);
@@ -181,6 +192,8 @@ export async function readTrainerCheckpoint(dir: string): Promise<CheckpointCont
 export function disposeMaps(...maps: tf.NamedTensorMap[]): void {
   tf.dispose(maps.flatMap((m) => Object.values(m)) as tf.Tensor[]);
 }
+
+const pluginBinOf = (files: Readonly<Record<string, Uint8Array>>) => files[PLUGIN_TENSORS_FILE];
 
 function toArrayBuffer(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;

@@ -5,6 +5,7 @@ import type { DataSource, PendingBatch } from '../data.js';
 import type { EpochDone } from '../epoch-line.js';
 import { TensorloopError } from '../errors.js';
 import { type HookRunner, type RaisedSignal, wrapHookError } from '../hooks.js';
+import { fitLogKeys } from '../log-keys.js';
 import type { CoreEventName, EpochRecord, HookEvents, Logger, Logs, Plugin, StopReason } from '../plugin.js';
 import type { SeededRandom } from '../rng.js';
 import { type Clock, snapshotTime, type Time } from '../time.js';
@@ -190,6 +191,12 @@ export class FitLoop {
         fitIndex: time.fitIndex,
         hasValidation: data.validation !== undefined,
         resumed: resume !== undefined,
+        logKeys: fitLogKeys({
+          stepKeys: ['loss', ...this.deps.step.metrics.map((m) => m.name)],
+          hyperparamKeys: Object.keys(this.deps.hyperparamLogs()),
+          hasValidation: data.validation !== undefined,
+          plugins: this.deps.plugins,
+        }),
       });
       for (let fitEpoch = epochsRun; fitEpoch < opts.epochs && !signals.stopFit; fitEpoch++) {
         const record = await this.runEpoch(fitEpoch, data, opts, signals, midEpochOf(resume, fitEpoch));

@@ -40,6 +40,7 @@ const scenario: ContractScenario = {
       (ctx.optimizer as TensorloopOptimizer).groups.map((g) => [g.name, g.hparams.lr]);
     const probe = definePlugin({
       name: 'contract:val-probe',
+      logKeys: ['val_probe'],
       onEpochEnd(_ctx, e) {
         e.logs.val_probe = VAL_PROBE[e.epoch];
       },
