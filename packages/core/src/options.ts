@@ -4,6 +4,7 @@ import { TensorloopError } from './errors.js';
 import type { LogOption } from './logger.js';
 import type { GradientClipOptions } from './loop/step.js';
 import { checkStepGateOption, type StepGateOption } from './loop/step-gate.js';
+import type { YieldOption } from './loop/yield-policy.js';
 import type { LossSpec } from './losses.js';
 import type { MetricSpec } from './metrics.js';
 import { OPTIMIZER_NAMES, type OptimizerName, optimizerFromName } from './model-fit-compat.js';
@@ -55,6 +56,12 @@ export interface TrainerOptions {
    * checkpoint). Default `'auto'`: host on cpu, wasm and tfjs-node, device on WebGL and WebGPU.
    */
   readonly stepGate?: StepGateOption;
+  /**
+   * When a fit hands the thread back between batches so a page repaints and handles input:
+   * `'auto'` (default) yields a macrotask at most every 16 ms in a browser or worker and never in
+   * Node.js; `'never'`; or `{ everyMs }`.
+   */
+  readonly yield?: YieldOption;
 }
 
 export interface FitOptions {
@@ -76,8 +83,8 @@ export interface FitOptions {
   /** Refuse NaN/Infinity in the data before the first step (whole tensors, or the first batch). Default true. */
   readonly checkData?: boolean;
   /**
-   * A checkpoint directory to restore first (weights, optimizer state, time, RNG, hyperparameters,
-   * frozen set, history, stop reason, plugin state). A checkpoint taken inside a fit continues that
+   * A checkpoint to restore first: a directory, or `indexeddb://<name>` / `opfs://<name>` in a browser
+   * (weights, optimizer state, time, RNG, hyperparameters, frozen set, history, stop reason, plugin state). A checkpoint taken inside a fit continues that
    * fit (pass the same `epochs`); one taken between fits starts a new fit.
    */
   readonly resumeFrom?: string;

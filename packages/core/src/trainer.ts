@@ -19,6 +19,7 @@ import { FitLoop, type FitResult } from './loop/fit-loop.js';
 import { checkResumedEpochs } from './loop/resume-point.js';
 import type { StepDeps } from './loop/step.js';
 import { resolveStepGateMode } from './loop/step-gate.js';
+import { checkYieldOption, createYieldPolicy } from './loop/yield-policy.js';
 import { type LossSpec, type ResolvedLoss, resolveLoss } from './losses.js';
 import { metricDirectionsOf, type ResolvedMetric, resolveMetrics } from './metrics.js';
 import {
@@ -143,6 +144,7 @@ export class Trainer {
       seed: options.seed ?? 0,
       hyperparamLogs: () => this.bridge.lrLogs(),
       resetStates: () => this.resetStates(),
+      yieldPolicy: createYieldPolicy(checkYieldOption(options.yield)),
     });
     this.resetStates = stateResetter(model, checked.resetStates);
     this.checkpoints = new TrainerCheckpoints({

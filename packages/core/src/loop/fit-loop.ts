@@ -27,6 +27,7 @@ import {
 import { flushAccumulated, type StepDeps, type StepOutput, trainStep } from './step.js';
 import { discardOptimizerSteps } from './step-gate.js';
 import { stepSeed } from './step-random.js';
+import type { YieldPolicy } from './yield-policy.js';
 
 /** What the loop is built from; the trainer wires it. */
 export interface LoopDeps {
@@ -52,6 +53,8 @@ export interface LoopDeps {
   readonly hyperparamLogs: () => Logs;
   /** Reset stateful layers (RNNs) before an epoch trains and before validation; a no-op when off. */
   readonly resetStates: () => void;
+  /** When to hand the thread back between batches (`Trainer({ yield })`); never when absent. */
+  readonly yieldPolicy?: YieldPolicy;
 }
 
 export interface FitRunOptions {
@@ -285,6 +288,7 @@ export class FitLoop {
           cutShort = true;
           break;
         }
+        await this.deps.yieldPolicy?.due(); // lets a page repaint and handle input (yield-policy.ts)
       }
       // A window cut by the end of the epoch still steps (rescaled to a mean); one cut by a stop of
       // the whole fit is dropped.
