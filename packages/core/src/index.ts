@@ -9,6 +9,7 @@ export {
   type WriteCheckpointOptions,
   writeCheckpointDir,
 } from './checkpoint/atomic-dir.js';
+export type { SavedCheckpoint } from './checkpoint/browser-store.js';
 export {
   type BestCheckpoint,
   CHECKPOINT_PLUGIN,
@@ -18,7 +19,15 @@ export {
   checkpoint,
 } from './checkpoint/checkpoint-plugin.js';
 export { fileSystemHandler, registerFileSystemRouter } from './checkpoint/file-handler.js';
+export { INDEXEDDB_SCHEME } from './checkpoint/indexeddb-store.js';
 export { isBetter, type MonitorMode, readMonitor, resolveMode } from './checkpoint/monitor.js';
+export { OPFS_SCHEME, opfsAvailable } from './checkpoint/opfs-store.js';
+export {
+  isBrowserCheckpoint,
+  listCheckpoints,
+  readCheckpoint,
+  removeCheckpoint,
+} from './checkpoint/store.js';
 export type { FitCheckpoint, TrainerCheckpointJson } from './checkpoint/trainer-checkpoint.js';
 export type { BatchLike, DataInput, TensorData } from './data.js';
 export { formatEpochLine, type Verbosity } from './epoch-line.js';

@@ -130,7 +130,8 @@ const MODEL_FIT_ONLY: Readonly<Record<string, string>> = {
     'time continues across fit() calls by itself; to continue a run after a restart use resumeFrom',
   classWeight: 'weight the loss yourself: a custom loss (yTrue, yPred) => tensor',
   sampleWeight: 'weight the loss yourself: a custom loss (yTrue, yPred) => tensor',
-  yieldEvery: 'the loop awaits its hooks between steps; there is nothing to configure',
+  yieldEvery:
+    "set it on the trainer: new Trainer({ yield: 'auto' | 'never' | { everyMs } }) (default 'auto': every 16 ms in a browser, never in Node.js)",
   validationSteps: 'pass validation data of the size you want to evaluate',
 };
 
@@ -183,6 +184,7 @@ const TRAINER_KEYS = [
   'resetStates',
   'stepGate',
   'onNonFinite',
+  'yield',
 ];
 
 export function checkTrainerOptionKeys(options: object): void {

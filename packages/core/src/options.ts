@@ -8,6 +8,7 @@ import { checkDataTimeout } from './loop/data-timeout.js';
 import { checkNonFiniteOption, type NonFiniteOption } from './loop/non-finite.js';
 import type { GradientClipOptions } from './loop/step.js';
 import { checkStepGateOption, type StepGateOption } from './loop/step-gate.js';
+import type { YieldOption } from './loop/yield-policy.js';
 import type { LossSpec } from './losses.js';
 import type { MetricSpec } from './metrics.js';
 import { OPTIMIZER_NAMES, type OptimizerName, optimizerFromName } from './model-fit-compat.js';
@@ -69,6 +70,12 @@ export interface TrainerOptions {
    * (in the same fit) is not written, so the last good one stays.
    */
   readonly onNonFinite?: NonFiniteOption;
+  /**
+   * When a fit hands the thread back between batches so a page repaints and handles input:
+   * `'auto'` (default) yields a macrotask at most every 16 ms in a browser or worker and never in
+   * Node.js; `'never'`; or `{ everyMs }`.
+   */
+  readonly yield?: YieldOption;
 }
 
 export interface FitOptions {
@@ -90,8 +97,8 @@ export interface FitOptions {
   /** Refuse NaN/Infinity in the data before the first step (whole tensors, or the first batch). Default true. */
   readonly checkData?: boolean;
   /**
-   * A checkpoint directory to restore first (weights, optimizer state, time, RNG, hyperparameters,
-   * frozen set, history, stop reason, plugin state). A checkpoint taken inside a fit continues that
+   * A checkpoint to restore first: a directory, or `indexeddb://<name>` / `opfs://<name>` in a browser
+   * (weights, optimizer state, time, RNG, hyperparameters, frozen set, history, stop reason, plugin state). A checkpoint taken inside a fit continues that
    * fit (pass the same `epochs`); one taken between fits starts a new fit.
    */
   readonly resumeFrom?: string;

@@ -24,6 +24,7 @@ import { NonFiniteWatch } from './loop/non-finite.js';
 import { checkResumedEpochs } from './loop/resume-point.js';
 import type { StepDeps } from './loop/step.js';
 import { resolveStepGateMode } from './loop/step-gate.js';
+import { checkYieldOption, createYieldPolicy } from './loop/yield-policy.js';
 import { type LossSpec, type ResolvedLoss, resolveLoss } from './losses.js';
 import { metricDirectionsOf, type ResolvedMetric, resolveMetrics } from './metrics.js';
 import {
@@ -164,6 +165,7 @@ export class Trainer {
         () => this.epochLineOn,
       ),
       nonFinite,
+      yieldPolicy: createYieldPolicy(checkYieldOption(options.yield)),
     });
     this.resetStates = stateResetter(model, checked.resetStates);
     this.checkpoints = new TrainerCheckpoints({

@@ -431,7 +431,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parseManifest(file: string, bytes: Uint8Array): CheckpointManifest {
+/** Parses and checks a manifest read from `file` (also the browser stores' manifests). @internal */
+export function parseManifest(file: string, bytes: Uint8Array): CheckpointManifest {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));

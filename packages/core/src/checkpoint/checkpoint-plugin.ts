@@ -4,8 +4,8 @@ import { inferMonitorMode, resolveMonitorMode } from '../monitor-mode.js';
 import { checkOptionKeys } from '../option-keys.js';
 import { definePlugin, type Plugin } from '../plugin.js';
 import { readState } from '../plugin-state.js';
-import { removeCheckpointDir } from './atomic-dir.js';
 import { isBetter, type MonitorMode, readMonitor } from './monitor.js';
+import { removeCheckpoint } from './store.js';
 
 export interface CheckpointOptions {
   /** The folder that holds `last/` and the `best-*` checkpoints. */
@@ -151,7 +151,7 @@ export function checkpoint(options: CheckpointOptions): Plugin<typeof CHECKPOINT
           const dropped = ranked.slice(keepBest);
           best = ranked.slice(0, keepBest);
           await ctx.save(entry.path);
-          for (const d of dropped) await removeCheckpointDir(d.path);
+          for (const d of dropped) await removeCheckpoint(d.path);
           ctx.logger.debug(`saved best ${monitor} = ${score} to ${entry.path}`);
         }
       }

@@ -3,9 +3,10 @@ import { TensorloopError } from '../errors.js';
 import type { HyperparamStoreState } from '../hyperparams.js';
 import type { EpochRecord, StopReason } from '../plugin.js';
 import type { Time } from '../time.js';
-import { parseCheckpointJson, readCheckpointDir, writeCheckpointDir } from './atomic-dir.js';
+import { parseCheckpointJson } from './atomic-dir.js';
 import { decodeModelArtifacts, encodeModelArtifacts } from './file-handler.js';
 import type { SavedOptimizer } from './optimizer-state.js';
+import { readCheckpoint, writeCheckpoint } from './store.js';
 import { checkTrainerJsonFields } from './trainer-json-check.js';
 import { assertWeightBytes } from './untrusted-paths.js';
 
@@ -121,7 +122,7 @@ export async function writeTrainerCheckpoint(
       { cause },
     );
   }
-  await writeCheckpointDir(dir, {
+  await writeCheckpoint(dir, {
     ...(await modelFiles(model)),
     [OPTIMIZER_FILE]: new Uint8Array(encoded.data),
     ...(plugin ? { [PLUGIN_TENSORS_FILE]: new Uint8Array(plugin.data) } : {}),
@@ -149,7 +150,7 @@ function checkJson(value: unknown, dir: string): TrainerCheckpointJson {
 
 /** Read and verify (checksums, format) a trainer checkpoint. Nothing is applied. */
 export async function readTrainerCheckpoint(dir: string): Promise<CheckpointContents> {
-  const files = await readCheckpointDir(dir);
+  const files = await readCheckpoint(dir);
   const json = checkJson(parseCheckpointJson(files, TRAINER_FILE), dir);
   const modelArtifacts = await decodeModelArtifacts(files, `${MODEL_DIR}/model.json`);
   const weightData = modelArtifacts.weightData;

@@ -31,6 +31,7 @@ import {
 import { flushAccumulated, type StepDeps, type StepOutput, trainStep } from './step.js';
 import { discardOptimizerSteps } from './step-gate.js';
 import { stepSeed } from './step-random.js';
+import type { YieldPolicy } from './yield-policy.js';
 
 /** What the loop is built from; the trainer wires it. */
 export interface LoopDeps {
@@ -60,6 +61,8 @@ export interface LoopDeps {
   readonly onEpochDone?: (done: EpochDone) => void;
   /** `onNonFinite`: the device watch over each step's loss and gradients (`non-finite.ts`). */
   readonly nonFinite: NonFiniteWatch;
+  /** When to hand the thread back between batches (`Trainer({ yield })`); never when absent. */
+  readonly yieldPolicy?: YieldPolicy;
 }
 
 export interface FitRunOptions {
@@ -330,6 +333,7 @@ export class FitLoop {
           cutShort = true;
           break;
         }
+        await this.deps.yieldPolicy?.due(); // lets a page repaint and handle input (yield-policy.ts)
       }
       // A window cut by the end of the epoch still steps (rescaled to a mean); one cut by a stop of
       // the whole fit is dropped.
