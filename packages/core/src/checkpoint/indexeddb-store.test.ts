@@ -222,6 +222,7 @@ describe('indexeddb:// checkpoints', () => {
     const scores = [0.5, 0.3, 0.4, 0.2];
     const scripted = definePlugin({
       name: 'scripted',
+      logKeys: ['score'],
       onEpochEnd: (_ctx, e) => {
         e.logs.score = scores[e.fitEpoch]!;
       },
