@@ -245,16 +245,15 @@ export class WorkerGroup implements GradientSource {
     const grads: GradientMap = new Map();
     for (const [name, g0] of local.grads) {
       const spec = this.gradSpecs.get(name)!;
-      // On the host: one read and one upload per weight instead of ~4 kernels per weight and shard;
-      // a fresh array, as a tensor may keep a reference to the array it was made from.
-      const sum = Float32Array.from(g0.dataSync() as Float32Array);
-      for (let i = 0; i < sum.length; i++) sum[i] = sum[i]! * w0;
+      // On the device: one upload per weight and shard, then a multiply-add in the wasm heap (a host
+      // loop over the main thread's gradients read back cost more than the whole worker round trip).
+      // A copy of the shared slice: a tensor may keep a reference to the array it was made from.
+      let sum = tf.mul(g0, w0);
       remote.forEach((h, j) => {
-        const part = h.buffers!.output;
-        const w = weights[j]!;
-        for (let i = 0, k = spec.offset; i < sum.length; i++, k++) sum[i] = sum[i]! + part[k]! * w;
+        const part = h.buffers!.output.slice(spec.offset, spec.offset + spec.size);
+        sum = tf.add(sum, tf.mul(tf.tensor(part, spec.shape as number[]), weights[j]!));
       });
-      grads.set(name, tf.tensor(sum, spec.shape as number[]));
+      grads.set(name, sum);
     }
     const mix = (t: tf.Scalar, index: number): tf.Scalar => {
       let total = tf.mul(t, w0);
