@@ -141,7 +141,8 @@ function isValidFileName(name: string): boolean {
   return segments.every((s) => SEGMENT.test(s) && s !== '.' && s !== '..' && !/^[A-Za-z]:$/.test(s));
 }
 
-function assertValidFileNames(names: readonly string[]): void {
+/** Checkpoint file names: relative, `/`-separated, not the manifest's (directories and browser records alike). */
+export function assertValidFileNames(names: readonly string[]): void {
   for (const name of names) {
     if (!isValidFileName(name)) {
       throw new TensorloopError(

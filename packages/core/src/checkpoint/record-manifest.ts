@@ -5,6 +5,7 @@
  */
 import { TensorloopError } from '../errors.js';
 import {
+  assertValidFileNames,
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
   CHECKPOINT_MANIFEST,
@@ -34,24 +35,7 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
 }
 
 /** Checks names as a checkpoint directory does: relative, `/`-separated, not the manifest's. */
-export function checkRecordFileNames(names: readonly string[]): void {
-  for (const name of names) {
-    const parts = name.split('/');
-    if (name === '' || parts.some((p) => p === '' || p === '.' || p === '..' || /[\\\0]/.test(p))) {
-      throw new TensorloopError(
-        'TL_CHECKPOINT_INVALID',
-        `invalid checkpoint file name ${JSON.stringify(name)}: expected a relative name made of ` +
-          "'/'-separated parts without '.', '..' or backslashes, such as 'model.json' or 'plugins/ema.json'",
-      );
-    }
-    if (name === CHECKPOINT_MANIFEST) {
-      throw new TensorloopError(
-        'TL_CHECKPOINT_INVALID',
-        `'${CHECKPOINT_MANIFEST}' is written by the checkpoint itself; store your data under another name`,
-      );
-    }
-  }
-}
+export const checkRecordFileNames = assertValidFileNames;
 
 /** The files as bytes and their manifest, ready to be stored as one record. */
 export async function prepareRecord(
