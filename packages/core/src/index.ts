@@ -55,6 +55,8 @@ export type {
 export type { NonFiniteOption } from './loop/non-finite.js';
 export type { GradientClipOptions } from './loop/step.js';
 export type { StepGateOption } from './loop/step-gate.js';
+/** `Math.random` seeded for a synchronous call, as core does for each step (for a gradient source computing elsewhere). */
+export { withSeededMathRandom } from './loop/step-random.js';
 export { LOSS_NAMES, type LossFn, type LossFnContext, type LossName, type LossSpec } from './losses.js';
 export { METRIC_NAMES, type MetricFn, type MetricName, type MetricSpec } from './metrics.js';
 export {

@@ -4,9 +4,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from '@tensorloop/backend-wasm';
-import { resolveBuiltinLoss, resolveBuiltinMetric } from '@tensorloop/core';
+import { resolveBuiltinLoss, resolveBuiltinMetric, withSeededMathRandom } from '@tensorloop/core';
 import { COMMAND, CONTROL, ERROR_TEXT_BYTES, type WorkerConfig, type WorkerInit } from './protocol.js';
-import { withSeededMathRandom } from './seeded-random.js';
 
 interface LayerVariableLike {
   readonly originalName: string;
