@@ -3,6 +3,11 @@
 // optimizer step), on wasm + @tensorloop/backend-wasm, MNIST digits, Adam. Targets on an idle
 // machine: 2 threads ≥ 1.4× one thread on the MLP, ≥ 1.6× on the CNN.
 //
+// A third variant, "ceiling", says what two threads of this machine can give at most: the main
+// thread and a worker thread each train their OWN copy of the model on half batches at the same
+// time, with no communication at all (lib/half-batch-worker.mjs); its time per step is until both
+// are done. Data parallelism does the same arithmetic plus the exchange, so it cannot beat it.
+//
 //   node bench/src/data-parallel.mjs            (from the repository root, after a build)
 //   node bench/src/data-parallel.mjs --render   (re-render data-parallel.md from its JSON)
 //
@@ -14,17 +19,20 @@
 // 15-minute load averages are recorded before and after every round: the machine is shared, and a
 // second thread only helps when a core is free.
 //
-// Environment (all optional): TL_BENCH_REPS=7  TL_BENCH_WARMUP=1  TL_BENCH_STEPS_MLP=60
-//   TL_BENCH_STEPS_CNN=30  TL_BENCH_WORKLOADS=mlp-b128,cnn-b64  TL_BENCH_WORKERS=2
+// Environment (all optional): TL_BENCH_REPS=7  TL_BENCH_WARMUP=1  TL_BENCH_STEPS_MLP=200
+//   TL_BENCH_STEPS_CNN=100  TL_BENCH_WORKLOADS=mlp-b128,cnn-b64  TL_BENCH_WORKERS=2
+//   TL_BENCH_OPTIMIZER=core|tfjs (default core: lib/optimizers.mjs)
 
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { Trainer } from '@tensorloop/core';
 import { dataParallel } from '@tensorloop/data-parallel';
 import { initBackend } from './lib/backends.mjs';
 import { describeMachine, machineLine } from './lib/machine.mjs';
+import { OPTIMIZERS, optimizerFor } from './lib/optimizers.mjs';
 import { commandLine, envInt, mdTable, ratioText, resultsDir, sig, writeResults } from './lib/results.mjs';
 import { interleave, median, pairedRatio, summarize } from './lib/stats.mjs';
 import { buildModel, cloneModel, mnistTensors, WORKLOADS } from './lib/workloads.mjs';
@@ -33,7 +41,8 @@ const NAME = 'data-parallel';
 const REPS = envInt('TL_BENCH_REPS', 7);
 const WARMUP = envInt('TL_BENCH_WARMUP', 1);
 const WORKERS = envInt('TL_BENCH_WORKERS', 2);
-const STEPS = { mlp: envInt('TL_BENCH_STEPS_MLP', 60), cnn: envInt('TL_BENCH_STEPS_CNN', 30) };
+const STEPS = { mlp: envInt('TL_BENCH_STEPS_MLP', 200), cnn: envInt('TL_BENCH_STEPS_CNN', 100) };
+const OPTIMIZER = process.env.TL_BENCH_OPTIMIZER ?? 'core';
 const TARGETS = { 'mlp-b128': 1.4, 'cnn-b64': 1.6 };
 const log = (msg) => process.stderr.write(`[${NAME}] ${msg}\n`);
 
@@ -65,7 +74,7 @@ function makeVariant(name, template, kind, data, batch, steps, plugins) {
   const trainer = new Trainer({
     model: cloneModel(template, kind),
     loss: 'categoricalCrossentropy',
-    optimizer: tf.train.adam(1e-3),
+    optimizer: optimizerFor(OPTIMIZER),
     plugins: [...plugins(), timing],
     log: 'silent',
   });
@@ -92,6 +101,43 @@ function makeVariant(name, template, kind, data, batch, steps, plugins) {
   };
 }
 
+/**
+ * The ceiling: this thread and a worker thread each train their own model on half batches at once,
+ * no communication; ms per step until both are done (whole fits: the first step is included).
+ */
+async function makeCeiling(kind, batch, steps) {
+  const half = Math.ceil(batch / 2);
+  const worker = new Worker(new URL('./lib/half-batch-worker.mjs', import.meta.url), {
+    workerData: { kind, batch: half, steps, optimizer: OPTIMIZER },
+  });
+  await new Promise((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  const data = mnistTensors(half * steps, kind);
+  const trainer = new Trainer({
+    model: buildModel(kind),
+    loss: 'categoricalCrossentropy',
+    optimizer: optimizerFor(OPTIMIZER),
+    log: 'silent',
+  });
+  return {
+    name: 'ceiling',
+    run: async () => {
+      const start = performance.now();
+      const other = new Promise((resolve) => worker.once('message', resolve));
+      worker.postMessage('run');
+      await trainer.fit(data, { epochs: 1, batchSize: half, shuffle: false, checkData: false });
+      await other;
+      return (performance.now() - start) / steps;
+    },
+    close: async () => {
+      tf.dispose([data.x, data.y]);
+      await worker.terminate();
+    },
+  };
+}
+
 async function measureWorkload(key) {
   const { model: kind, batch, title } = WORKLOADS[key];
   const steps = STEPS[kind];
@@ -103,6 +149,7 @@ async function measureWorkload(key) {
       dataParallel({ workers: WORKERS }),
     ]),
   ];
+  const ceiling = await makeCeiling(kind, batch, steps);
   const loads = [];
   const loadProbe = {
     name: 'load',
@@ -112,13 +159,14 @@ async function measureWorkload(key) {
     },
   };
   log(`${title}: ${steps} steps per round, ${REPS} rounds`);
-  const { wall } = await interleave([...variants, loadProbe], {
+  const { wall } = await interleave([...variants, ceiling, loadProbe], {
     reps: REPS,
     warmup: WARMUP,
     label: key,
     log,
   });
   tf.dispose([data.x, data.y]);
+  await ceiling.close();
   const [one, two] = variants.map((v) => v.name);
   const stepsPerS = (ms) => 1000 / ms;
   const ratio = pairedRatio(wall[one], wall[two]); // time of one ÷ time of two = speed-up
@@ -132,6 +180,11 @@ async function measureWorkload(key) {
     stepsPerSecond: { [one]: stepsPerS(median(wall[one])), [two]: stepsPerS(median(wall[two])) },
     perRoundRatio: wall[one].map((a, i) => a / wall[two][i]),
     speedup: ratio,
+    ceiling: {
+      msPerStep: summarize(wall.ceiling),
+      speedup: pairedRatio(wall[one], wall.ceiling),
+      perRoundRatio: wall[one].map((a, i) => a / wall.ceiling[i]),
+    },
     target: TARGETS[key],
     workerStartMs: median(variants[1].startups),
     loadAverage1m: { min: Math.min(...loads), median: median(loads), max: Math.max(...loads) },
@@ -143,6 +196,7 @@ function render(data) {
     w.title,
     `≥ ${w.target}×`,
     ratioText(w.speedup),
+    w.ceiling ? ratioText(w.ceiling.speedup) : 'not measured',
     w.speedup >= w.target
       ? '**met**'
       : `not met (load average ${sig(w.loadAverage1m.median)} on ${data.machine.cores} cores)`,
@@ -171,19 +225,32 @@ function render(data) {
             sig(w.stepsPerSecond[two]),
             ratioText(w.speedup),
           ],
+          ...(w.ceiling
+            ? [
+                [
+                  'ceiling: 2 independent threads, half batches, no exchange',
+                  sig(w.ceiling.msPerStep.median),
+                  `${sig(w.ceiling.msPerStep.relIqr * 100, 2)}%`,
+                  sig(1000 / w.ceiling.msPerStep.median),
+                  ratioText(w.ceiling.speedup),
+                ],
+              ]
+            : []),
         ],
         'lrrrr',
       ),
       '',
-      `Per-round speed-ups: ${w.perRoundRatio.map((r) => r.toFixed(2)).join(', ')}. 1-minute load average during the rounds: ${sig(w.loadAverage1m.min)}–${sig(w.loadAverage1m.max)} (median ${sig(w.loadAverage1m.median)}).`,
+      `Per-round speed-ups: ${w.perRoundRatio.map((r) => r.toFixed(2)).join(', ')}${w.ceiling ? ` (ceiling: ${w.ceiling.perRoundRatio.map((r) => r.toFixed(2)).join(', ')})` : ''}. 1-minute load average during the rounds: ${sig(w.loadAverage1m.min)}–${sig(w.loadAverage1m.max)} (median ${sig(w.loadAverage1m.median)}).`,
     ].join('\n');
   });
   return [
     '# Data parallel on both cores: one thread vs `dataParallel({ workers: 2 })`',
     '',
-    `Issue 21 point 4. \`Trainer.fit\` on wasm + \`@tensorloop/backend-wasm\`, \`tf.train.adam(1e-3)\`, MNIST digits, one process: one thread against \`dataParallel({ workers: ${data.workers} })\` (the main thread computes the first half of each batch, a worker thread with its own wasm instance the second, gradients averaged through a SharedArrayBuffer, one optimizer step). Variants interleaved, order rotating each round; wall-clock time per step from the end of the first step to the end of the last; the speed-up is the median of per-round paired ratios. Targets are for an idle machine.`,
+    `Issue 21 point 4. \`Trainer.fit\` on wasm + \`@tensorloop/backend-wasm\`, ${OPTIMIZERS[data.optimizer ?? 'tfjs']}, MNIST digits, one process: one thread against \`dataParallel({ workers: ${data.workers} })\` (the main thread computes the first half of each batch, a worker thread with its own wasm instance the second, gradients averaged through a SharedArrayBuffer, one optimizer step). Variants interleaved, order rotating each round; wall-clock time per step from the end of the first step to the end of the last; the speed-up is the median of per-round paired ratios. Targets are for an idle machine.`,
     '',
-    mdTable(['workload', 'target (idle machine)', 'measured', 'status'], rows, 'llrl'),
+    'The ceiling column is what two threads of this machine give at most: the main thread and a worker thread each train their own model on half batches at the same time, with no communication at all (`bench/src/lib/half-batch-worker.mjs`; time per step until both are done, whole fits). Data parallelism does that arithmetic plus the exchange and one optimizer step, so it cannot exceed it.',
+    '',
+    mdTable(['workload', 'target (idle machine)', 'measured', 'ceiling', 'status'], rows, 'llrrl'),
     '',
     `Machine: ${machineLine(data.machine)} Load average at the end: ${data.loadAverageEnd.join(' / ')}.`,
     '',
@@ -212,6 +279,7 @@ async function main() {
     date: new Date().toISOString().slice(0, 16).replace('T', ' '),
     command: commandLine(),
     workers: WORKERS,
+    optimizer: OPTIMIZER,
     machine,
     loadAverageEnd: os.loadavg().map((v) => Math.round(v * 100) / 100),
     workloads,

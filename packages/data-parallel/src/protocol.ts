@@ -72,7 +72,7 @@ export interface WorkerConfig {
   readonly outputBuffer: SharedArrayBuffer;
   /** Int32 per `grads` entry: 1 when the weight is trainable for this step. */
   readonly maskBuffer: SharedArrayBuffer;
-  /** Float64: the loss divisor of this step (k under accumulation). */
+  /** Float64, this worker's own: the step's loss divisor (k under accumulation) ÷ its share of the rows. */
   readonly scalarsBuffer: SharedArrayBuffer;
 }
 

@@ -7,6 +7,7 @@ import type {
   GradientSource,
   Logger,
 } from '@tensorloop/core';
+import { copyInto, tensorFrom } from './heap-io.js';
 import type { CheckedOptions } from './options.js';
 import { layOut, rowSize, type WeightSpec, type WorkerConfig } from './protocol.js';
 import { shardSizes } from './shards.js';
@@ -45,7 +46,6 @@ export class WorkerGroup implements GradientSource {
   private gradSpecs = new Map<string, WeightSpec>();
   private gradList: WeightSpec[] = [];
   private mask: Int32Array = new Int32Array(0);
-  private scalars: Float64Array = new Float64Array(1);
   private told = false;
   private logger: Logger | undefined;
 
@@ -126,7 +126,12 @@ export class WorkerGroup implements GradientSource {
     });
     let local: GradientResult;
     try {
-      local = request.computeLocal({ x: tf.slice(x, 0, sizes[0]), y: tf.slice(y, 0, sizes[0]) });
+      // Divided by its share of the rows, the local shard's gradients arrive weighted (as the workers').
+      const share = sizes[0]! / x.shape[0]!;
+      local = request.computeLocal(
+        { x: tf.slice(x, 0, sizes[0]), y: tf.slice(y, 0, sizes[0]) },
+        request.lossDivisor / share,
+      );
     } finally {
       // Always collect the answers, so no worker is left mid-step with a request outstanding.
       for (const h of remote) h.wait();
@@ -162,15 +167,14 @@ export class WorkerGroup implements GradientSource {
     this.gradSpecs = new Map(specs.map((s) => [s.name, s]));
     this.capacity = Math.max(rows, this.capacity);
     const maskBuffer = new SharedArrayBuffer(Math.max(1, specs.length) * 4);
-    const scalarsBuffer = new SharedArrayBuffer(8);
     this.mask = new Int32Array(maskBuffer);
-    this.scalars = new Float64Array(scalarsBuffer);
     const xRow = x.shape.slice(1);
     const yRow = y.shape.slice(1);
     const batchFloats = this.capacity * (rowSize(xRow) + rowSize(yRow));
     for (const h of this.handles) {
       const batchBuffer = new SharedArrayBuffer(batchFloats * 4);
       const outputBuffer = new SharedArrayBuffer((total + request.metricNames.length + 2) * 4);
+      const scalarsBuffer = new SharedArrayBuffer(8);
       const config: WorkerConfig = {
         type: 'configure',
         lossName: request.lossName!,
@@ -191,7 +195,7 @@ export class WorkerGroup implements GradientSource {
         batch: new Float32Array(batchBuffer),
         output: new Float32Array(outputBuffer),
         mask: this.mask,
-        scalars: this.scalars,
+        scalars: new Float64Array(scalarsBuffer),
       };
       h.configure(buffers);
     }
@@ -201,7 +205,7 @@ export class WorkerGroup implements GradientSource {
   /** Every weight of the model (after the last optimizer step) into shared memory. */
   private writeParams(): void {
     this.variables.forEach((v, i) => {
-      this.params.set(v.read().dataSync() as Float32Array, this.paramSpecs[i]!.offset);
+      copyInto(v.read(), this.params, this.paramSpecs[i]!.offset);
     });
   }
 
@@ -214,23 +218,26 @@ export class WorkerGroup implements GradientSource {
   ): void {
     const xr = rowSize(x.shape.slice(1));
     const yr = rowSize(y.shape.slice(1));
-    const xData = x.dataSync();
-    const yData = y.dataSync();
+    const total = x.shape[0]!;
     let start = sizes[0]!;
     remote.forEach((h, j) => {
       const rows = sizes[j + 1]!;
-      const batch = h.buffers!.batch;
-      batch.set(xData.subarray(start * xr, (start + rows) * xr), 0);
-      batch.set(yData.subarray(start * yr, (start + rows) * yr), this.capacity * xr);
+      const { batch, scalars } = h.buffers!;
+      copyInto(x, batch, 0, start * xr, (start + rows) * xr);
+      copyInto(y, batch, this.capacity * xr, start * yr, (start + rows) * yr);
+      // Its loss divided by its share too: the worker's gradients come back weighted.
+      scalars[0] = request.lossDivisor / (rows / total);
       start += rows;
     });
     request.weights.forEach((w, i) => {
       this.mask[i] = w.variable.trainable ? 1 : 0;
     });
-    this.scalars[0] = request.lossDivisor;
   }
 
-  /** Σ (rows_i / rows) · result_i over the shards, for gradients, values and the differentiated loss. */
+  /**
+   * Σ (rows_i / rows) · result_i over the shards. Gradients and the differentiated loss come weighted
+   * already (every shard divided its loss by its share), so they are added; the logged values are mixed.
+   */
   private combine(
     request: GradientRequest,
     local: GradientResult,
@@ -245,25 +252,25 @@ export class WorkerGroup implements GradientSource {
     const grads: GradientMap = new Map();
     for (const [name, g0] of local.grads) {
       const spec = this.gradSpecs.get(name)!;
-      // On the device: one upload per weight and shard, then a multiply-add in the wasm heap (a host
-      // loop over the main thread's gradients read back cost more than the whole worker round trip).
-      // A copy of the shared slice: a tensor may keep a reference to the array it was made from.
-      let sum = tf.mul(g0, w0);
-      remote.forEach((h, j) => {
-        const part = h.buffers!.output.slice(spec.offset, spec.offset + spec.size);
-        sum = tf.add(sum, tf.mul(tf.tensor(part, spec.shape as number[]), weights[j]!));
-      });
+      // On the device: one upload per weight and shard, then an add in the wasm heap (a host loop
+      // over the main thread's gradients read back cost more than the whole worker round trip).
+      let sum = g0;
+      for (const h of remote) {
+        const part = h.buffers!.output.subarray(spec.offset, spec.offset + spec.size);
+        sum = tf.add(sum, tensorFrom(part, spec.shape));
+      }
       grads.set(name, sum);
     }
-    const mix = (t: tf.Scalar, index: number): tf.Scalar => {
-      let total = tf.mul(t, w0);
+    const mix = (t: tf.Scalar, index: number, weighted: boolean): tf.Scalar => {
+      let total = weighted ? t : tf.mul(t, w0);
       remote.forEach((h, j) => {
-        total = tf.add(total, h.buffers!.output[valuesAt + index]! * weights[j]!);
+        const value = h.buffers!.output[valuesAt + index]!;
+        total = tf.add(total, weighted ? value : value * weights[j]!);
       });
       return total as tf.Scalar;
     };
-    const values = local.values.map((v, i) => mix(v, i));
-    const loss = mix(local.loss, request.metricNames.length + 1);
+    const values = local.values.map((v, i) => mix(v, i, false));
+    const loss = mix(local.loss, request.metricNames.length + 1, true);
     // Kept by computeLocal (they outlive its gradient tape; the loss may be one of them): the mix replaces them.
     tf.dispose(local.values);
     return { values, loss, grads };

@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { initWasmBackend } from '@tensorloop/backend-wasm';
 import { resolveBuiltinLoss, resolveBuiltinMetric, withSeededMathRandom } from '@tensorloop/core';
+import { copyInto, overwrite } from './heap-io.js';
 import { COMMAND, CONTROL, ERROR_TEXT_BYTES, type WorkerConfig, type WorkerInit } from './protocol.js';
 
 interface LayerVariableLike {
@@ -105,10 +106,10 @@ function configure(config: WorkerConfig): void {
   };
 }
 
+/** Every weight from shared memory, written into this copy's own memory where it is (heap-io.ts). */
 function loadParams(): void {
   for (const p of init.params) {
-    const v = byName.get(p.name)!.read();
-    v.assign(tf.tensor(params.subarray(p.offset, p.offset + p.size), p.shape as number[], v.dtype));
+    overwrite(byName.get(p.name)!.read(), params.subarray(p.offset, p.offset + p.size));
   }
 }
 
@@ -116,8 +117,8 @@ function step(c: Configured): void {
   const rows = Atomics.load(control, CONTROL.ROWS);
   const seed = Atomics.load(control, CONTROL.SEED);
   const { config } = c;
+  loadParams();
   tf.tidy(() => {
-    loadParams();
     const xSize = rows * config.xRow.reduce((a, b) => a * b, 1);
     const ySize = rows * config.yRow.reduce((a, b) => a * b, 1);
     const xOffset = 0;
@@ -151,7 +152,7 @@ function step(c: Configured): void {
     config.grads.forEach((g, i) => {
       if (c.mask[i] !== 1) return;
       const grad = grads[c.gradVars[i]!.read().name];
-      if (grad) c.output.set(grad.dataSync() as Float32Array, g.offset);
+      if (grad) copyInto(grad, c.output, g.offset);
       else c.output.fill(0, g.offset, g.offset + g.size);
     });
     const last = config.grads.at(-1);

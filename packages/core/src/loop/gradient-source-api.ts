@@ -33,8 +33,11 @@ export interface GradientRequest {
   /**
    * What the trainer itself computes for `batch` (all of it or a shard), on this thread, with
    * `transformLoss`. Its `values` are kept (they outlive the gradient tape): return them, or dispose them.
+   * `lossDivisor` (default: the request's) replaces the divisor the loss is divided by before it is
+   * differentiated: a source that weights shards by size passes `request.lossDivisor / share`, so the
+   * shard's gradients arrive already weighted and the shards only need adding up.
    */
-  computeLocal(batch: SourceBatch): GradientResult;
+  computeLocal(batch: SourceBatch, lossDivisor?: number): GradientResult;
 }
 
 export interface GradientResult {

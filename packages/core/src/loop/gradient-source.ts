@@ -26,7 +26,7 @@ export function batchGradients(
   weights: readonly TrainableWeight[],
   lossDivisor: number,
 ): GradientResult {
-  const computeLocal = (b: Batch) => localGradients(deps, b, weights, lossDivisor);
+  const computeLocal = (b: Batch, divisor: number = lossDivisor) => localGradients(deps, b, weights, divisor);
   const source = deps.gradientSource?.();
   if (!source) return computeLocal(batch);
   return source.computeGradients({
