@@ -11,15 +11,19 @@
 // the same initial weights; ratios are medians of per-round paired ratios of process CPU time.
 //
 // Environment (optional): TL_BENCH_REPS=7  TL_BENCH_WARMUP=1  TL_BENCH_STEPS=60
+//   TL_BENCH_BACKEND=cpu|wasm+tl (default cpu; wasm+tl writes non-finite-overhead-wasm-tl.md)
+//   TL_BENCH_WORKLOADS=tiny-b8,mlp-b32 (also: mlp-b128)
 
 import * as tf from '@tensorflow/tfjs';
 import { Trainer } from '@tensorloop/core';
+import { initBackend } from './lib/backends.mjs';
 import { describeMachine, machineLine } from './lib/machine.mjs';
 import { commandLine, envInt, mdTable, ratioText, sig, writeResults } from './lib/results.mjs';
 import { interleave, median, pairedRatio } from './lib/stats.mjs';
 import { buildModel, cloneModel, mnistTensors } from './lib/workloads.mjs';
 
-const NAME = 'non-finite-overhead';
+const BACKEND = process.env.TL_BENCH_BACKEND ?? 'cpu';
+const NAME = BACKEND === 'cpu' ? 'non-finite-overhead' : `non-finite-overhead-${BACKEND.replace('+', '-')}`;
 const REPS = envInt('TL_BENCH_REPS', 7);
 const WARMUP = envInt('TL_BENCH_WARMUP', 1);
 const STEPS = envInt('TL_BENCH_STEPS', 60);
@@ -28,7 +32,9 @@ const log = (msg) => process.stderr.write(`[${NAME}] ${msg}\n`);
 const WORKLOADS = {
   'tiny-b8': { title: 'MLP 784-16-10, batch 8 (dispatch-bound: the worst case)', hidden: [16], batch: 8 },
   'mlp-b32': { title: 'MLP 784-256-128-10, batch 32', hidden: [256, 128], batch: 32 },
+  'mlp-b128': { title: 'MLP 784-256-128-10, batch 128', hidden: [256, 128], batch: 128 },
 };
+const SELECTED = (process.env.TL_BENCH_WORKLOADS ?? 'tiny-b8,mlp-b32').split(',');
 
 const VARIANTS = {
   off: { what: 'no check (the watch removed from the step: the baseline)', option: undefined, off: true },
@@ -43,9 +49,11 @@ const VARIANTS = {
 };
 
 async function main() {
-  await tf.setBackend('cpu');
+  await initBackend(BACKEND);
   const workloads = {};
-  for (const [key, wl] of Object.entries(WORKLOADS)) {
+  for (const key of SELECTED) {
+    const wl = WORKLOADS[key];
+    if (!wl) throw new Error(`unknown workload ${key}; known: ${Object.keys(WORKLOADS).join(', ')}`);
     const template = buildModel('mlp', { hidden: wl.hidden });
     const { x, y } = mnistTensors(STEPS * wl.batch, 'mlp');
     const runs = Object.entries(VARIANTS).map(([name, v]) => {
@@ -87,7 +95,7 @@ async function main() {
     };
     tf.dispose([x, y]);
   }
-  const machine = describeMachine('cpu');
+  const machine = describeMachine(BACKEND);
   const data = {
     name: NAME,
     date: new Date().toISOString(),
