@@ -758,3 +758,29 @@ export function columnSum(x: usize, out: usize, rows: i32, width: i32): void {
     }
   }
 }
+
+/**
+ * 1 when any of the `size` float32 values at x is NaN or ±Inf, else 0: the finite check of
+ * @tensorloop/core's non-finite watch, one read of each gradient and no temporary. A float is
+ * non-finite exactly when its exponent bits are all ones, i.e. when its bits without the sign
+ * are ≥ 0x7f800000; the loop keeps the largest such value per lane (integer ops only).
+ */
+export function nonFinite(x: usize, size: i32): i32 {
+  const magnitude = i32x4.splat(0x7fffffff);
+  let largest = i32x4.splat(0);
+  const s4 = size & ~3;
+  let i = 0;
+  for (; i < s4; i += 4) {
+    largest = i32x4.max_s(largest, v128.and(v128.load(x + ((<usize>i) << 2)), magnitude));
+  }
+  let tail: i32 = 0;
+  for (; i < size; i++) {
+    const bits = load<i32>(x + ((<usize>i) << 2)) & 0x7fffffff;
+    if (bits > tail) tail = bits;
+  }
+  const top = max(
+    max(i32x4.extract_lane(largest, 0), i32x4.extract_lane(largest, 1)),
+    max(max(i32x4.extract_lane(largest, 2), i32x4.extract_lane(largest, 3)), tail),
+  );
+  return top >= 0x7f800000 ? 1 : 0;
+}

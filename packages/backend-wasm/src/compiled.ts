@@ -104,6 +104,7 @@ export interface CompiledKernels {
   matmulTransposeA(a: number, b: number, out: number, rows: number, m: number, n: number): void;
   addRows(a: number, b: number, out: number, rows: number, width: number): void;
   reluGrad(dy: number, x: number, out: number, size: number): void;
+  nonFinite(x: number, size: number): number;
 }
 
 let compiledModule: WebAssembly.Module | undefined;
@@ -127,7 +128,7 @@ function memoryOf(backend: WasmBackend): WebAssembly.Memory {
 
 /**
  * Compiles the kernels module asynchronously (`initWasmBackend` awaits it): browsers refuse
- * synchronous compilation of modules over 4 KB on the main thread, and this one is about 5 KB.
+ * synchronous compilation of modules over 4 KB on the main thread, and this one is about 6 KB.
  */
 export async function precompileKernels(): Promise<void> {
   compiledModule ??= await WebAssembly.compile(decodeBase64(COMPILED_KERNELS_BASE64) as BufferSource);

@@ -10,6 +10,7 @@ import { depthwiseConv2dNativeBackpropInputConfig } from './depthwise-conv2d-bac
 import { FUSED_ADAM, FUSED_SGD, fusedAdamConfig, fusedSgdConfig } from './fused-optimizers.js';
 import { castConfig, identityConfig } from './identity.js';
 import { maxPoolGradConfig } from './max-pool-grad.js';
+import { NON_FINITE_FOLD, nonFiniteFoldConfig } from './non-finite-fold.js';
 import { RELU_GRAD, registerReluGradient, reluGradConfig } from './relu-gradient.js';
 import { sumConfig } from './sum.js';
 import { unsortedSegmentSumConfig } from './unsorted-segment-sum.js';
@@ -152,6 +153,14 @@ export const KERNEL_PATCHES: readonly KernelPatch[] = [
     kind: 'added',
     why: "@tensorloop/core's sgd update (momentum, nesterov, weight decay) of every weight in one call",
     config: fusedSgdConfig,
+  },
+  {
+    kernelName: NON_FINITE_FOLD,
+    kind: 'added',
+    why:
+      "@tensorloop/core's onNonFinite watch of a step (loss and every gradient) in one call, a compiled " +
+      'SIMD probe per quantity, instead of ~30 small kernels and a temporary per gradient; core uses it when registered',
+    config: () => nonFiniteFoldConfig,
   },
   {
     kernelName: 'UnsortedSegmentSum',

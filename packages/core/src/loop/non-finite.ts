@@ -37,20 +37,37 @@ interface Observed {
 }
 
 /**
+ * The watch's step in one backend kernel: a backend may register it (`@tensorloop/backend-wasm`
+ * does for 'wasm'); core looks it up by name at each step and otherwise computes the same state with
+ * tf ops (`foldWithOps`). The names and layout are a contract with the backend package:
+ *
+ * - input `state`, float32 `[4]`: `[firstStep, firstQuantity, counter, badCount]` (see `FRESH`);
+ * - input `gate` (optional), float32 scalar: the plugins' step gate; when 0 the gradients do not
+ *   count (the loss always does);
+ * - inputs `q0` (the loss) … `q<count-1>` (the gradients), float32; attr `count`;
+ * - output: the new state. With bad_i = "q_i has a NaN or ±Inf" (and the gate ≠ 0, for i ≥ 1),
+ *   anyBad = any bad_i and which = the first i with bad_i: when firstStep < 0 and anyBad, the first
+ *   pair becomes `[counter, which]`; counter + 1; badCount + anyBad.
+ */
+export const NON_FINITE_FOLD_KERNEL = 'TensorloopNonFiniteFold';
+
+/**
+ * The device record after a read-back: no non-finite step yet (first step and quantity -1), no
+ * steps observed, none bad.
+ */
+const FRESH = [-1, -1, 0, 0];
+
+/**
  * Watches every optimizer step for non-finite values on the device, without a read of its own: each
- * step folds, on the device, "is anything not finite, and which quantity first" into a few kept
- * scalars; they ride on the loop's read-backs (epoch logs, batch logs with `logEvery` or a plugin
- * that needs them, a checkpoint), as a plugin's `readback` does. A gradient that a plugin's step
- * gate rejects (AMP's overflow skip) is that plugin's business and is not reported; a non-finite
- * loss always is (the raw loss, before loss scaling).
+ * step folds, on the device, "is anything not finite, and which quantity first" into one kept
+ * `[4]` tensor; it rides on the loop's read-backs (epoch logs, batch logs with `logEvery` or a
+ * plugin that needs them, a checkpoint), as a plugin's `readback` does. A gradient that a plugin's
+ * step gate rejects (AMP's overflow skip) is that plugin's business and is not reported; a
+ * non-finite loss always is (the raw loss, before loss scaling).
  */
 export class NonFiniteWatch {
-  /** [device step index of the first non-finite step, index of its quantity], or [-1, -1]. */
-  private first: tf.Tensor1D | undefined;
-  /** Steps observed since the last read-back, on the device. */
-  private counter: tf.Scalar | undefined;
-  /** How many of them were non-finite. */
-  private badCount: tf.Scalar | undefined;
+  /** `[firstStep, firstQuantity, counter, badCount]` on the device (the layout of `NON_FINITE_FOLD_KERNEL`). */
+  private state: tf.Tensor1D | undefined;
   private observed: Observed[] = [];
   private finding: NonFiniteFinding | undefined;
 
@@ -83,50 +100,31 @@ export class NonFiniteWatch {
     const last = this.observed.at(-1)?.names;
     const same = last !== undefined && last.length === names.length && last.every((n, i) => n === names[i]);
     this.observed.push({ time: { ...this.now() }, names: same ? last : names });
-    // x·0 is 0 for a finite x and NaN otherwise, so one sum per gradient says whether all of it is finite.
-    const probes = [
-      loss ? tf.mul(loss, 0) : tf.scalar(0),
-      ...[...grads.values()].map((g) => tf.sum(tf.mul(g, 0))),
-    ];
-    let bad = tf.cast(tf.logicalNot(tf.isFinite(tf.stack(probes))), 'float32') as tf.Tensor1D;
-    if (pluginGate !== undefined && names.length > 1) {
-      const applied = tf.cast(pluginGate, 'float32');
-      bad = tf.mul(
-        bad,
-        tf.concat([tf.ones([1]), tf.broadcastTo(applied, [names.length - 1])]),
-      ) as tf.Tensor1D;
-    }
-    const anyBad = tf.max(bad) as tf.Scalar;
-    this.fold(anyBad, tf.cast(tf.argMax(bad), 'float32') as tf.Scalar);
-    if (this.mode !== 'skip') return pluginGate;
-    const finite = tf.equal(anyBad, 0) as tf.Scalar;
-    return pluginGate === undefined ? finite : (tf.logicalAnd(pluginGate, finite) as tf.Scalar);
-  }
-
-  private fold(anyBad: tf.Scalar, which: tf.Scalar): void {
-    const counter = this.counter ?? tf.scalar(0);
-    const first = this.first ?? tf.tensor1d([-1, -1]);
-    const take = tf.logicalAnd(tf.less(tf.slice(first, 0, 1), 0), tf.greater(anyBad, 0));
+    const state = this.state ?? tf.tensor1d(FRESH);
+    const quantities = [loss ?? tf.scalar(0), ...grads.values()];
+    const gate = pluginGate === undefined ? undefined : tf.cast(pluginGate, 'float32');
     const next = tf.keep(
-      tf.where(tf.broadcastTo(take, [2]), tf.stack([counter, which]), first) as tf.Tensor1D,
+      quantities.every((q) => q.dtype === 'float32') &&
+        tf.getKernel(NON_FINITE_FOLD_KERNEL, tf.getBackend()) !== undefined
+        ? foldWithKernel(state, gate, quantities)
+        : foldWithOps(state, gate, quantities),
     );
-    const nextCounter = tf.keep(tf.add(counter, 1) as tf.Scalar);
-    const nextBad = tf.keep(tf.add(this.badCount ?? tf.scalar(0), anyBad) as tf.Scalar);
-    this.dispose();
-    this.first = next;
-    this.counter = nextCounter;
-    this.badCount = nextBad;
+    // "Everything finite": this step added nothing to badCount.
+    const finite =
+      this.mode === 'skip' ? (tf.reshape(tf.slice(tf.equal(next, state), 3, 1), []) as tf.Scalar) : undefined;
+    state.dispose();
+    this.state = next;
+    if (finite === undefined) return pluginGate;
+    return pluginGate === undefined ? finite : (tf.logicalAnd(pluginGate, finite) as tf.Scalar);
   }
 
   /** Rides on the loop's read-backs, as a plugin's `readback` does. */
   readonly readback: PluginReadback = {
     tensors: (): Readonly<Record<string, tf.Scalar>> => {
-      if (!this.first) return {};
-      return {
-        step: tf.reshape(tf.slice(this.first, 0, 1), []) as tf.Scalar,
-        quantity: tf.reshape(tf.slice(this.first, 1, 1), []) as tf.Scalar,
-        bad: this.badCount!,
-      };
+      const state = this.state;
+      if (!state) return {};
+      const at = (i: number) => tf.reshape(tf.slice(state, i, 1), []) as tf.Scalar;
+      return { step: at(0), quantity: at(1), bad: at(3) };
     },
     received: (values) => {
       const observed = this.observed;
@@ -168,21 +166,51 @@ export class NonFiniteWatch {
 
   /** Zero the device record after a read, keeping as many tensors alive (leak checks count them). */
   private restart(): void {
-    if (!this.first) return;
-    this.dispose();
-    this.first = tf.tensor1d([-1, -1]);
-    this.counter = tf.scalar(0);
-    this.badCount = tf.scalar(0);
+    if (!this.state) return;
+    this.state.dispose();
+    this.state = tf.tensor1d(FRESH);
   }
 
   dispose(): void {
-    const held: tf.Tensor[] = [];
-    for (const t of [this.first, this.counter, this.badCount]) if (t) held.push(t);
-    tf.dispose(held);
-    this.first = undefined;
-    this.counter = undefined;
-    this.badCount = undefined;
+    this.state?.dispose();
+    this.state = undefined;
   }
+}
+
+function foldWithKernel(
+  state: tf.Tensor1D,
+  gate: tf.Scalar | undefined,
+  quantities: readonly tf.Tensor[],
+): tf.Tensor1D {
+  const inputs: Record<string, tf.Tensor> = { state };
+  if (gate !== undefined) inputs.gate = gate;
+  quantities.forEach((q, i) => {
+    inputs[`q${i}`] = q;
+  });
+  return tf.engine().runKernel(NON_FINITE_FOLD_KERNEL, inputs, { count: quantities.length }) as tf.Tensor1D;
+}
+
+/** `NON_FINITE_FOLD_KERNEL`'s arithmetic in tf ops (any backend, any dtype). */
+function foldWithOps(
+  state: tf.Tensor1D,
+  gate: tf.Scalar | undefined,
+  quantities: readonly tf.Tensor[],
+): tf.Tensor1D {
+  // x·0 is 0 for a finite x and NaN otherwise, so one sum per quantity says whether all of it is finite.
+  const probes = quantities.map((q) => (q.rank === 0 ? tf.mul(q, 0) : tf.sum(tf.mul(q, 0))));
+  let bad = tf.cast(tf.logicalNot(tf.isFinite(tf.stack(probes))), 'float32') as tf.Tensor1D;
+  if (gate !== undefined && quantities.length > 1) {
+    bad = tf.mul(
+      bad,
+      tf.concat([tf.ones([1]), tf.broadcastTo(gate, [quantities.length - 1])]),
+    ) as tf.Tensor1D;
+  }
+  const anyBad = tf.max(bad);
+  const which = tf.cast(tf.argMax(bad), 'float32');
+  const [firstStep, , counter, badCount] = tf.unstack(state) as tf.Scalar[];
+  const take = tf.logicalAnd(tf.less(firstStep!, 0), tf.greater(anyBad, 0));
+  const first = tf.where(tf.broadcastTo(take, [2]), tf.stack([counter!, which]), tf.slice(state, 0, 2));
+  return tf.concat([first, tf.stack([tf.add(counter!, 1), tf.add(badCount!, anyBad)])]) as tf.Tensor1D;
 }
 
 function describeQuantity(quantity: string): string {
