@@ -37,7 +37,11 @@ import { commandLine, envInt, mdTable, ratioText, resultsDir, sig, writeResults 
 import { interleave, median, pairedRatio, summarize } from './lib/stats.mjs';
 import { buildModel, cloneModel, mnistTensors, WORKLOADS } from './lib/workloads.mjs';
 
-const NAME = 'data-parallel';
+// V8's garbage collector works on helper threads; with both cores training they take a core from
+// a training thread. `node --single-threaded-gc bench/src/data-parallel.mjs` measures without them
+// (a startup flag: V8 refuses it later) and writes data-parallel-single-threaded-gc.md.
+const SINGLE_THREADED_GC = process.execArgv.includes('--single-threaded-gc');
+const NAME = SINGLE_THREADED_GC ? 'data-parallel-single-threaded-gc' : 'data-parallel';
 const REPS = envInt('TL_BENCH_REPS', 7);
 const WARMUP = envInt('TL_BENCH_WARMUP', 1);
 const WORKERS = envInt('TL_BENCH_WORKERS', 2);
@@ -244,7 +248,7 @@ function render(data) {
     ].join('\n');
   });
   return [
-    '# Data parallel on both cores: one thread vs `dataParallel({ workers: 2 })`',
+    `# Data parallel on both cores: one thread vs \`dataParallel({ workers: 2 })\`${data.singleThreadedGc ? ', node --single-threaded-gc' : ''}`,
     '',
     `Issue 21 point 4. \`Trainer.fit\` on wasm + \`@tensorloop/backend-wasm\`, ${OPTIMIZERS[data.optimizer ?? 'tfjs']}, MNIST digits, one process: one thread against \`dataParallel({ workers: ${data.workers} })\` (the main thread computes the first half of each batch, a worker thread with its own wasm instance the second, gradients averaged through a SharedArrayBuffer, one optimizer step). Variants interleaved, order rotating each round; wall-clock time per step from the end of the first step to the end of the last; the speed-up is the median of per-round paired ratios. Targets are for an idle machine.`,
     '',
@@ -256,7 +260,7 @@ function render(data) {
     '',
     'A second thread needs a free core: with other processes on the machine (see the load average) the speed-up measured here is lower than an idle machine gives.',
     '',
-    "Where an MLP step goes with two threads (instrumented by hand on a quiet machine, load average about 1.2, 2026-12-01 23:57, per step): the main thread's half batch 5.6–6.0 ms (a whole batch on one thread: 10.5 ms per step including the optimizer, so half a batch costs more than half: matMul at 64 rows is less efficient, and every kernel has a fixed cost), waiting for the worker's half 1.5–2.5 ms (it also loads every weight from shared memory into its wasm heap and reads its gradients out), averaging the gradients 1.3 ms (2.2 ms when done on the host), weights into shared memory 0.4 ms, the worker's rows 0.2–0.5 ms; then the optimizer update on the main thread alone. So on this MLP two threads cannot reach 1.4× with this design: each thread would need its own optimizer step on its own copy of the weights (no weight copy per step) and gradients exchanged inside the wasm heap. The CNN, whose compute per weight is larger, gains.",
+    `Where a step goes with two threads, and why the MLP gains less: \`packages/data-parallel/README.md\` (Speed).${data.singleThreadedGc ? '' : ' The same benchmark under `node --single-threaded-gc`: `data-parallel-single-threaded-gc.md`.'}`,
     '',
     ...detail.flatMap((d) => [d, '']),
     `Command (from the repository root, after a build): \`${data.command}\`. Date: ${data.date}.`,
@@ -280,6 +284,7 @@ async function main() {
     command: commandLine(),
     workers: WORKERS,
     optimizer: OPTIMIZER,
+    singleThreadedGc: SINGLE_THREADED_GC,
     machine,
     loadAverageEnd: os.loadavg().map((v) => Math.round(v * 100) / 100),
     workloads,

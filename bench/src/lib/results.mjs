@@ -33,7 +33,8 @@ export function commandLine(args = process.argv.slice(2)) {
     .filter(([k]) => k.startsWith('TL_BENCH_') && k !== 'TL_BENCH_RESULTS')
     .map(([k, v]) => `${k}=${v} `)
     .join('');
-  return `${env}node ${script}${args.length ? ` ${args.join(' ')}` : ''}`;
+  const flags = process.execArgv.length ? `${process.execArgv.join(' ')} ` : '';
+  return `${env}node ${flags}${script}${args.length ? ` ${args.join(' ')}` : ''}`;
 }
 
 /** Integer from the environment, or the default. */
