@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { checkEveryBatch, type DataSource, sampleForValidation, type TensorData } from './data.js';
 import { TensorloopError } from './errors.js';
+import { hasNonFinite } from './loop/non-finite.js';
 import type { LossSpec } from './losses.js';
 
 type Shape = readonly (number | null)[];
@@ -129,7 +130,7 @@ export async function checkFinite(
   let range: string | undefined;
   const flags = tf.tidy(() => {
     const nonFinite = named.map(([, t]) =>
-      t.dtype === 'float32' ? tf.logicalNot(tf.all(tf.isFinite(t))) : tf.scalar(false, 'bool'),
+      t.dtype === 'float32' ? hasNonFinite(t) : tf.scalar(false, 'bool'),
     );
     const labels = loss === undefined ? undefined : labelRange(loss, tf.cast(data.y, 'float32'), classes);
     range = labels?.[0];

@@ -157,3 +157,51 @@ describe('onNonFinite on wasm with @tensorloop/backend-wasm', () => {
     });
   }
 });
+
+describe('checkData on wasm scans the data with the fold kernel', () => {
+  /** The fit's verdict on data with `value` written at flat index `at` of x (or nothing). */
+  async function verdict(value?: number, at = 0): Promise<string> {
+    const { x, y } = classificationData(64);
+    const values = x.dataSync().slice();
+    if (value !== undefined) values[at < 0 ? values.length + at : at] = value;
+    const data = { x: tf.tensor(values, x.shape), y };
+    const trainer = new Trainer({
+      model: tinyClassifier(),
+      loss: 'categoricalCrossentropy',
+      optimizer: 'sgd',
+      log: 'silent',
+    });
+    try {
+      await trainer.fit(data, { epochs: 1, batchSize: 32 });
+      return 'trained';
+    } catch (error) {
+      return (error as { code?: string }).code ?? String(error);
+    } finally {
+      tf.dispose([x, y, data.x]);
+      trainer.model.dispose();
+    }
+  }
+
+  test('finite data trains; NaN, +Inf, -Inf at the first or last value are refused, as with tf ops', async () => {
+    const cases: [number | undefined, number][] = [
+      [undefined, 0],
+      [Number.NaN, 0],
+      [Number.POSITIVE_INFINITY, -1],
+      [Number.NEGATIVE_INFINITY, 17],
+      [3.4e38, 5], // large but finite
+    ];
+    const expected = ['trained', 'TL_DATA_NOT_FINITE', 'TL_DATA_NOT_FINITE', 'TL_DATA_NOT_FINITE', 'trained'];
+    const fused: string[] = [];
+    const ops: string[] = [];
+    let calls = 0;
+    for (const [value, at] of cases) {
+      const run = await onWasm(true, () => verdict(value, at));
+      fused.push(run.value);
+      calls += run.calls;
+      ops.push((await onWasm(false, () => verdict(value, at))).value);
+    }
+    expect(fused).toEqual(expected);
+    expect(ops).toEqual(expected);
+    expect(calls).toBeGreaterThanOrEqual(cases.length * 2); // x and y of every fit, at least
+  });
+});
