@@ -8,6 +8,7 @@ import {
   type TrainerContext,
 } from '@tensorloop/core';
 import { PrecisionEmulator } from './emulation.js';
+import { backendStoresHalfFloats } from './half-floats.js';
 import {
   LossScale,
   NO_READING,
@@ -80,9 +81,11 @@ export function amp(options: AmpOptions = {}): Plugin<typeof AMP_PLUGIN> {
   let reading: ScaleReading = { scale: rule.initialScale, ...NO_READING };
   let collapseReported = false;
 
-  // Tensors are made on first use: the factory may run before the backend is chosen.
+  // Tensors are made on first use: the factory may run before the backend is chosen. A backend that
+  // stores half floats (WebGL with WEBGL_FORCE_F16_TEXTURES) needs the element-wise check and the
+  // 2^15 cap whether or not halfFloatTextures was asked for: the scale itself is a half float there.
   const state = (): LossScale => {
-    scale ??= new LossScale(rule, halfFloatTextures);
+    scale ??= new LossScale(rule, halfFloatTextures || backendStoresHalfFloats());
     return scale;
   };
 
@@ -98,7 +101,7 @@ export function amp(options: AmpOptions = {}): Plugin<typeof AMP_PLUGIN> {
     if (halfFloatTextures) {
       const backend = tf.getBackend();
       const bits = backend === 'webgl' ? tf.backend().floatPrecision() : undefined;
-      if (bits !== 16) {
+      if (!backendStoresHalfFloats()) {
         throw new TensorloopError(
           'TL_OPTION_INVALID',
           `amp(): halfFloatTextures needs the WebGL backend storing f16 textures; the backend is '${backend}'${

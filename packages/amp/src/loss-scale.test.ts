@@ -1,8 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamw, definePlugin, Trainer } from '@tensorloop/core';
-import { beforeAll, describe, expect, test } from 'vitest';
+import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { amp } from './index.js';
 import { mnistMlp, mnistTensors, overflowAt, watcher } from './test-helpers.js';
+
+/** What amp is told about the backend's storage (undefined: the real answer). */
+const halfFloats = vi.hoisted(() => ({ stored: undefined as boolean | undefined }));
+vi.mock('./half-floats.js', async (original) => {
+  const real = await original<typeof import('./half-floats.js')>();
+  return { backendStoresHalfFloats: () => halfFloats.stored ?? real.backendStoresHalfFloats() };
+});
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -71,6 +78,29 @@ describe('dynamic scale', () => {
     await trainer.fit(data, { epochs: 1, batchSize: 10, shuffle: false });
     // After each step: 1, 2 good → grows at the 3rd; batch 4 overflows (back to 4); 3 more good → 8.
     expect(watch.rows.map((r) => r.lossScale)).toEqual([4, 4, 8, 8, 4, 4, 4, 8]);
+  });
+
+  test('on a backend that stores half floats (WebGL f16 textures) the scale stops at 2^15 without halfFloatTextures', async () => {
+    // Node has no WebGL: amp's reading of the backend is faked (half-floats.ts; its own test is below).
+    const grownTo = async (storesHalfFloats: boolean) => {
+      halfFloats.stored = storesHalfFloats;
+      try {
+        const trainer = new Trainer({
+          model: mnistMlp(),
+          loss: 'categoricalCrossentropy',
+          optimizer: tf.train.sgd(1e-3),
+          plugins: [amp({ initialScale: 2 ** 13, growthInterval: 1 })],
+          log: 'silent',
+        });
+        const { history } = await trainer.fit(data, { epochs: 1, batchSize: 10, shuffle: false });
+        return history[0]!.logs.loss_scale;
+      } finally {
+        halfFloats.stored = undefined;
+      }
+    };
+    // 8 steps growing ×2 each: 2^21 in float32 storage; a half float holds at most 65504.
+    expect(await grownTo(false)).toBe(2 ** 21);
+    expect(await grownTo(true)).toBe(2 ** 15);
   });
 
   test('backs off to minScale, not below; an overflow there stops the fit naming the step', async () => {
@@ -155,5 +185,17 @@ describe('options', () => {
     } catch (e) {
       expect((e as { code?: string }).code).toBe('TL_OPTION_INVALID');
     }
+  });
+});
+
+describe('backendStoresHalfFloats', () => {
+  test('true only for WebGL reporting 16-bit floats', async () => {
+    const { backendStoresHalfFloats } =
+      await vi.importActual<typeof import('./half-floats.js')>('./half-floats.js');
+    expect(backendStoresHalfFloats('webgl', { floatPrecision: () => 16 })).toBe(true);
+    expect(backendStoresHalfFloats('webgl', { floatPrecision: () => 32 })).toBe(false);
+    expect(backendStoresHalfFloats('wasm', { floatPrecision: () => 16 })).toBe(false);
+    expect(backendStoresHalfFloats('webgl', {})).toBe(false);
+    expect(backendStoresHalfFloats()).toBe(false); // cpu here
   });
 });
