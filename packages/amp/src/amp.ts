@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   definePlugin,
+  describeValue,
   type Plugin,
   readState,
   stop,
@@ -219,7 +220,7 @@ export function amp(options: AmpOptions = {}): Plugin<typeof AMP_PLUGIN> {
       if (s.integer('format', { min: 1 }) !== 1) {
         throw new TensorloopError(
           'TL_CHECKPOINT_INVALID',
-          `[${AMP_PLUGIN}] the checkpoint's state has format ${String((saved as { format?: unknown }).format)}; this version reads format 1. Upgrade @tensorloop/amp.`,
+          `[${AMP_PLUGIN}] the checkpoint's state has format ${describeValue((saved as { format?: unknown }).format)}; this version reads format 1. Upgrade @tensorloop/amp.`,
           { plugin: AMP_PLUGIN },
         );
       }

@@ -1,4 +1,4 @@
-import { checkOptionKeys, TensorloopError } from '@tensorloop/core';
+import { checkOptionKeys, describeValue, TensorloopError } from '@tensorloop/core';
 import type { ScaleRule } from './loss-scale.js';
 import { checkKeepFloat32, DEFAULT_KEEP_FLOAT32, type KeepFloat32Entry } from './precision-plan.js';
 import { checkPrecision, type Precision } from './rounding.js';
@@ -67,14 +67,14 @@ function invalid(message: string): TensorloopError {
 function positive(name: string, value: unknown, fallback: number): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-    throw invalid(`${name} must be a finite number > 0; got ${String(v)}.`);
+    throw invalid(`${name} must be a finite number > 0; got ${describeValue(v)}.`);
   }
   return v;
 }
 
 export function resolveOptions(options: AmpOptions): ResolvedAmpOptions {
   if (options === null || typeof options !== 'object')
-    throw invalid(`options must be an object; got ${String(options)}.`);
+    throw invalid(`options must be an object; got ${describeValue(options)}.`);
   checkOptionKeys('amp()', options, KEYS);
   const lossScale = options.lossScale ?? 'dynamic';
   let rule: ScaleRule;
@@ -82,7 +82,7 @@ export function resolveOptions(options: AmpOptions): ResolvedAmpOptions {
     const initialScale = positive('initialScale', options.initialScale, 2 ** 15);
     const growthInterval = options.growthInterval ?? 2000;
     if (!Number.isInteger(growthInterval) || growthInterval < 1) {
-      throw invalid(`growthInterval must be an integer ≥ 1; got ${String(growthInterval)}.`);
+      throw invalid(`growthInterval must be an integer ≥ 1; got ${describeValue(growthInterval)}.`);
     }
     const growthFactor = positive('growthFactor', options.growthFactor, 2);
     if (growthFactor <= 1) throw invalid(`growthFactor must be > 1; got ${growthFactor}.`);

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { TensorloopError } from '@tensorloop/core';
+import { describeValue, TensorloopError } from '@tensorloop/core';
 import type { Precision } from './rounding.js';
 
 /** What keeps a layer (or its activation) in float32: a layer class, an activation, a layer name, or a pattern. */
@@ -66,7 +66,7 @@ export function checkKeepFloat32(value: unknown): readonly KeepFloat32Entry[] {
   if (!Array.isArray(value) || !value.every((e) => typeof e === 'string' || e instanceof RegExp)) {
     throw new TensorloopError(
       'TL_OPTION_INVALID',
-      `amp(): keepFloat32 must be an array of layer class names ('BatchNormalization'), activation names ('softmax'), layer names or RegExps over layer names; got ${String(value)}.`,
+      `amp(): keepFloat32 must be an array of layer class names ('BatchNormalization'), activation names ('softmax'), layer names or RegExps over layer names; got ${describeValue(value)}.`,
     );
   }
   return Object.freeze([...value]);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { describeValue } from './describe-value.js';
 import { TensorloopError } from './errors.js';
 
 export type BackendChoice = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
@@ -155,7 +156,7 @@ export async function initBackend(
     default:
       throw new TensorloopError(
         'TL_OPTION_INVALID',
-        `Unknown backend "${String(choice)}". Use 'auto', 'tensorflow', 'wasm' or 'cpu'.`,
+        `Unknown backend ${describeValue(choice)}. Use 'auto', 'tensorflow', 'wasm' or 'cpu'.`,
       );
   }
   const backend = tf.getBackend();

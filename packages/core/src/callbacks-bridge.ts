@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { describeValue } from './describe-value.js';
 import { TensorloopError } from './errors.js';
 import { closestKey } from './option-keys.js';
 import type { Logs, Plugin, TrainerContext } from './plugin.js';
@@ -70,12 +71,6 @@ const CUSTOM_FIELDS = {
 } as const;
 
 const baseCallbackProto = Object.getPrototypeOf(tf.CustomCallback.prototype) as Record<string, unknown>;
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'function') return 'a function';
-  return typeof value;
-}
 
 function bridgeInstance(cb: object, i: number): BridgedCallback {
   const methods = cb as Record<string, unknown>;

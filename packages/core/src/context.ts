@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.js';
 import { TensorloopError } from './errors.js';
 import type { HyperparamStore } from './hyperparams.js';
 import type {
@@ -92,7 +93,7 @@ export function createContext(host: ContextHost, self: string): TrainerContext {
       if (!found) {
         throw new TensorloopError(
           'TL_PLUGIN_NOT_FOUND',
-          `"${self}" asked for plugin "${String(name)}", which is not registered (registered: ${
+          `"${self}" asked for plugin ${describeValue(name)}, which is not registered (registered: ${
             host.plugins.map((p) => p.name).join(', ') || 'none'
           }). Add it to plugins: [...], or declare it in dependencies so this is caught at construction.`,
           { plugin: self },
@@ -107,7 +108,7 @@ export function createContext(host: ContextHost, self: string): TrainerContext {
       if (CORE_EVENTS.has(name) || !String(name).includes(':')) {
         throw new TensorloopError(
           'TL_EVENT_INVALID',
-          `"${self}" tried to emit "${String(name)}". Plugins may emit only namespaced events ("<namespace>:<event>") declared in HookEvents; core events are fired by the trainer.`,
+          `"${self}" tried to emit ${describeValue(name)}. Plugins may emit only namespaced events ("<namespace>:<event>") declared in HookEvents; core events are fired by the trainer.`,
           { plugin: self },
         );
       }

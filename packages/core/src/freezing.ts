@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import { describeValue } from './describe-value.js';
 import { TensorloopError } from './errors.js';
 import { compileMatcher } from './optim/param-groups.js';
 import type { ParamMatcher } from './optim/types.js';
@@ -30,7 +31,7 @@ export function setTrainable(
   if (selected.length === 0) {
     throw new TensorloopError(
       'TL_OPTION_INVALID',
-      `${trainable ? 'unfreeze' : 'freeze'}(${String(pattern)}) matches no weight. Weight names look like: ${weights
+      `${trainable ? 'unfreeze' : 'freeze'}(${describeValue(pattern)}) matches no weight. Weight names look like: ${weights
         .slice(0, 6)
         .map((w) => w.name)
         .join(', ')}${weights.length > 6 ? ', …' : ''} (see trainer.parameters()).`,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { describeValue } from './describe-value.js';
 import { TensorloopError } from './errors.js';
 import {
   HOOK_KINDS,
@@ -152,7 +153,7 @@ export class HookRunner {
       if (!isSignal(result) || !allowed.includes(result.signal)) {
         throw new TensorloopError(
           'TL_SIGNAL_INVALID',
-          `[${h.plugin}] hook "${hook}" returned ${describeValue(result)}; it may return ${
+          `[${h.plugin}] hook "${hook}" returned ${isSignal(result) ? `${result.signal}(…)` : describeValue(result)}; it may return ${
             allowed.length ? allowed.map((s) => `${s}(reason)`).join(', ') : 'nothing'
           } (or undefined).`,
           { plugin: h.plugin, hook, time: { ...this.now() } },
@@ -305,15 +306,4 @@ function isPromiseLike(value: unknown): boolean {
   return (
     typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
   );
-}
-
-function describeValue(value: unknown): string {
-  if (typeof value === 'object' && value !== null) {
-    try {
-      return JSON.stringify(value).slice(0, 80);
-    } catch {
-      return 'an object';
-    }
-  }
-  return String(value);
 }

@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.js';
 import { TensorloopError } from './errors.js';
 import { shownValue } from './shown-value.js';
 
@@ -135,7 +136,7 @@ export class HyperparamStore {
     if (typeof name !== 'string' || name === '') {
       throw new TensorloopError(
         'TL_OPTION_INVALID',
-        `A hyperparameter name must be a non-empty string, got ${String(name)}.`,
+        `A hyperparameter name must be a non-empty string, got ${describeValue(name)}.`,
       );
     }
     const group = options.group;
@@ -210,13 +211,13 @@ export class HyperparamStore {
     if (typeof plugin !== 'string' || plugin === '' || plugin === USER_WRITER) {
       throw new TensorloopError(
         'TL_OPTION_INVALID',
-        `declareWriter: \`plugin\` must be the plugin's name ('${USER_WRITER}' is reserved for user code), got ${String(plugin)}.`,
+        `declareWriter: \`plugin\` must be the plugin's name ('${USER_WRITER}' is reserved for user code), got ${describeValue(plugin)}.`,
       );
     }
     if (mode !== 'set' && mode !== 'multiply') {
       throw new TensorloopError(
         'TL_OPTION_INVALID',
-        `declareWriter (${plugin}): \`mode\` must be 'set' or 'multiply', got ${String(mode)}.`,
+        `declareWriter (${plugin}): \`mode\` must be 'set' or 'multiply', got ${describeValue(mode)}.`,
         { plugin },
       );
     }

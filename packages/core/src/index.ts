@@ -30,6 +30,7 @@ export {
 } from './checkpoint/store.js';
 export type { FitCheckpoint, TrainerCheckpointJson } from './checkpoint/trainer-checkpoint.js';
 export type { BatchLike, DataInput, TensorData } from './data.js';
+export { describeValue } from './describe-value.js';
 export { formatEpochLine, type Verbosity } from './epoch-line.js';
 export { isTensorloopError, TensorloopError, type TensorloopErrorCode } from './errors.js';
 export type { ParameterInfo } from './freezing.js';

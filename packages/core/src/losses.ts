@@ -79,7 +79,11 @@ export function resolveLoss(spec: LossSpec | undefined, ctx: LossFnContext): Res
   if (typeof spec === 'function') {
     return { name: spec.name || 'loss', fn: (t, p) => reduceMean(spec(t, p, ctx)) };
   }
-  const fn = (LOSSES as Record<string, ((t: tf.Tensor, p: tf.Tensor) => tf.Tensor) | undefined>)[spec];
+  // Only a string indexes the table (an object key would be converted, and may throw doing it).
+  const fn =
+    typeof spec === 'string'
+      ? (LOSSES as Record<string, ((t: tf.Tensor, p: tf.Tensor) => tf.Tensor) | undefined>)[spec]
+      : undefined;
   if (!fn) {
     throw new TensorloopError(
       'TL_LOSS_UNKNOWN',

@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.js';
 import { TensorloopError } from './errors.js';
 
 /** How a plugin compares a monitored value: lower is better, higher is better, or `auto`. */
@@ -123,7 +124,7 @@ function checkMode(mode: unknown, plugin: string | undefined): asserts mode is M
   if (mode !== 'auto' && mode !== 'min' && mode !== 'max') {
     throw new TensorloopError(
       'TL_OPTION_INVALID',
-      `${plugin ? `[${plugin}] ` : ''}mode must be 'auto', 'min' or 'max'; got ${String(mode)}.`,
+      `${plugin ? `[${plugin}] ` : ''}mode must be 'auto', 'min' or 'max'; got ${describeValue(mode)}.`,
       plugin === undefined ? {} : { plugin },
     );
   }

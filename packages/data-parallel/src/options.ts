@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { checkOptionKeys, TensorloopError } from '@tensorloop/core';
+import { checkOptionKeys, describeValue, TensorloopError } from '@tensorloop/core';
 
 export interface DataParallelOptions {
   /**
@@ -33,12 +33,12 @@ export function checkOptions(options: DataParallelOptions): CheckedOptions {
   const workers = options.workers ?? availableParallelism();
   if (!Number.isInteger(workers) || workers < 1) {
     throw invalid(
-      `workers must be an integer ≥ 1 (threads counting the main thread); got ${String(workers)}.`,
+      `workers must be an integer ≥ 1 (threads counting the main thread); got ${describeValue(workers)}.`,
     );
   }
   const timeoutMs = options.timeoutMs ?? 120_000;
   if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
-    throw invalid(`timeoutMs must be a positive number of milliseconds; got ${String(timeoutMs)}.`);
+    throw invalid(`timeoutMs must be a positive number of milliseconds; got ${describeValue(timeoutMs)}.`);
   }
   if (options.wasmPaths !== undefined && typeof options.wasmPaths !== 'string') {
     throw invalid('wasmPaths must be a directory path or URL prefix (a string).');

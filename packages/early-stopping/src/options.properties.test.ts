@@ -5,9 +5,10 @@ import {
   checkOptionProperties,
   junk,
   PROPERTY_RUNS,
+  unprintable,
 } from '@tensorloop/test-fixtures';
 import fc from 'fast-check';
-import { describe, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { earlyStopping } from './early-stopping.js';
 import { parseState } from './state.js';
 
@@ -24,5 +25,17 @@ describe('earlyStopping()', () => {
       }),
       { numRuns: PROPERTY_RUNS },
     );
+  });
+});
+
+// Objects String() throws on: these options used to fail with "TypeError: Cannot convert object to
+// primitive value" while building their message, instead of the coded error.
+describe('options no String() can print', () => {
+  test.each(unprintable)('%s as patience, mode or restoreBestWeights: TL_OPTION_INVALID', (_, value) => {
+    for (const key of ['patience', 'mode', 'restoreBestWeights']) {
+      const error = acceptsOrRefusesClearly(() => earlyStopping({ [key]: value } as never), [key]);
+      expect(error?.code).toBe('TL_OPTION_INVALID');
+      expect(error?.message).toMatch(/; got (a prototype-less|an) object/);
+    }
   });
 });

@@ -1,4 +1,10 @@
-import { checkOptionKeys, inferMonitorMode, type MonitorMode, TensorloopError } from '@tensorloop/core';
+import {
+  checkOptionKeys,
+  describeValue,
+  inferMonitorMode,
+  type MonitorMode,
+  TensorloopError,
+} from '@tensorloop/core';
 
 export const PLUGIN_NAME = '@tensorloop/early-stopping';
 
@@ -93,7 +99,7 @@ function invalid(message: string): TensorloopError {
 function finiteOrUndefined(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw invalid(`${name} must be a finite number; got ${String(value)}.`);
+    throw invalid(`${name} must be a finite number; got ${describeValue(value)}.`);
   }
   return value;
 }
@@ -101,14 +107,15 @@ function finiteOrUndefined(name: string, value: unknown): number | undefined {
 function nonNegativeInteger(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw invalid(`${name} must be an integer ≥ 0; got ${String(value)}.`);
+    throw invalid(`${name} must be an integer ≥ 0; got ${describeValue(value)}.`);
   }
   return value;
 }
 
 function flag(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') throw invalid(`${name} must be true or false; got ${String(value)}.`);
+  if (typeof value !== 'boolean')
+    throw invalid(`${name} must be true or false; got ${describeValue(value)}.`);
   return value;
 }
 
@@ -133,22 +140,24 @@ export function resolveOptions(options: EarlyStoppingOptions = {}): ResolvedOpti
   checkOptionKeys('earlyStopping()', options, OPTION_KEYS, { plugin: PLUGIN_NAME });
   const monitor = options.monitor ?? 'val_loss';
   if (typeof monitor !== 'string' || monitor === '') {
-    throw invalid(`monitor must be a log key such as 'val_loss'; got ${String(monitor)}.`);
+    throw invalid(`monitor must be a log key such as 'val_loss'; got ${describeValue(monitor)}.`);
   }
   const rawMode: unknown = options.mode ?? 'auto';
   if (rawMode !== 'auto' && rawMode !== 'min' && rawMode !== 'max') {
-    throw invalid(`mode must be 'auto', 'min' or 'max'; got ${String(rawMode)}.`);
+    throw invalid(`mode must be 'auto', 'min' or 'max'; got ${describeValue(rawMode)}.`);
   }
   const counting = options.counting ?? 'keras';
   if (counting !== 'keras' && counting !== 'pytorch') {
-    throw invalid(`counting must be 'keras' or 'pytorch'; got ${String(counting)}.`);
+    throw invalid(`counting must be 'keras' or 'pytorch'; got ${describeValue(counting)}.`);
   }
   const minDelta = Math.abs(finiteOrUndefined('minDelta', options.minDelta) ?? 0);
   const stoppingThreshold = finiteOrUndefined('stoppingThreshold', options.stoppingThreshold);
   const divergenceThreshold = finiteOrUndefined('divergenceThreshold', options.divergenceThreshold);
   const maxStateBytes = options.maxStateBytes ?? DEFAULT_MAX_STATE_BYTES;
   if (typeof maxStateBytes !== 'number' || Number.isNaN(maxStateBytes) || maxStateBytes < 0) {
-    throw invalid(`maxStateBytes must be a number ≥ 0 (Infinity allowed); got ${String(maxStateBytes)}.`);
+    throw invalid(
+      `maxStateBytes must be a number ≥ 0 (Infinity allowed); got ${describeValue(maxStateBytes)}.`,
+    );
   }
   const name = options.name ?? PLUGIN_NAME;
   if (typeof name !== 'string' || name === '') throw invalid('name must be a non-empty string.');

@@ -1,4 +1,4 @@
-import { checkOptionKeys, type MonitorMode } from '@tensorloop/core';
+import { checkOptionKeys, describeValue, type MonitorMode } from '@tensorloop/core';
 import { fail, PLUGIN_NAME } from './errors.js';
 import type { ScheduleInput } from './schedule-types.js';
 
@@ -92,14 +92,14 @@ const invalid = (message: string): never => fail('TL_OPTION_INVALID', `finetuneS
 
 function flag(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') invalid(`${name} must be true or false; got ${String(value)}.`);
+  if (typeof value !== 'boolean') invalid(`${name} must be true or false; got ${describeValue(value)}.`);
   return value as boolean;
 }
 
 function finiteOrUndefined(name: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'number' || !Number.isFinite(value))
-    invalid(`${name} must be a finite number; got ${String(value)}.`);
+    invalid(`${name} must be a finite number; got ${describeValue(value)}.`);
   return value as number;
 }
 
@@ -113,29 +113,29 @@ export function resolveOptions(options: FinetuneSchedulerOptions): ResolvedOptio
   checkOptionKeys('finetuneScheduler({ earlyStopping })', es, EARLY_STOPPING_KEYS, { plugin: PLUGIN_NAME });
   const maxDepth = options.maxDepth ?? -1;
   if (!Number.isInteger(maxDepth) || maxDepth < -1)
-    invalid(`maxDepth must be an integer ≥ -1; got ${String(maxDepth)}.`);
+    invalid(`maxDepth must be an integer ≥ -1; got ${describeValue(maxDepth)}.`);
   const baseMaxLr = options.baseMaxLr ?? 1e-5;
   if (typeof baseMaxLr !== 'number' || !Number.isFinite(baseMaxLr) || baseMaxLr < 0) {
-    invalid(`baseMaxLr must be a finite number ≥ 0; got ${String(baseMaxLr)}.`);
+    invalid(`baseMaxLr must be a finite number ≥ 0; got ${describeValue(baseMaxLr)}.`);
   }
   const monitor = es.monitor ?? 'val_loss';
   if (typeof monitor !== 'string' || monitor === '')
-    invalid(`earlyStopping.monitor must be a log key; got ${String(monitor)}.`);
+    invalid(`earlyStopping.monitor must be a log key; got ${describeValue(monitor)}.`);
   const mode = es.mode ?? 'auto';
   if (mode !== 'auto' && mode !== 'min' && mode !== 'max') {
-    invalid(`earlyStopping.mode must be 'auto', 'min' or 'max'; got ${String(mode)}.`);
+    invalid(`earlyStopping.mode must be 'auto', 'min' or 'max'; got ${describeValue(mode)}.`);
   }
   const patience = es.patience ?? 3;
   if (!Number.isInteger(patience) || patience < 0) {
-    invalid(`earlyStopping.patience must be an integer ≥ 0; got ${String(patience)}.`);
+    invalid(`earlyStopping.patience must be an integer ≥ 0; got ${describeValue(patience)}.`);
   }
   const frozenBatchNorm = options.frozenBatchNorm ?? 'inference';
   if (frozenBatchNorm !== 'inference' && frozenBatchNorm !== 'track') {
-    invalid(`frozenBatchNorm must be 'inference' or 'track'; got ${String(frozenBatchNorm)}.`);
+    invalid(`frozenBatchNorm must be 'inference' or 'track'; got ${describeValue(frozenBatchNorm)}.`);
   }
   const logDir = options.logDir;
   if (logDir !== undefined && logDir !== false && (typeof logDir !== 'string' || logDir === '')) {
-    invalid(`logDir must be a folder path or false; got ${String(logDir)}.`);
+    invalid(`logDir must be a folder path or false; got ${describeValue(logDir)}.`);
   }
   const schedule = options.schedule;
   if (

@@ -1,4 +1,4 @@
-import { closestKey, type OptimizerType } from '@tensorloop/core';
+import { closestKey, describeValue, type OptimizerType } from '@tensorloop/core';
 import { isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { invalidSchedule } from './errors.js';
 import { nodeModules } from './node-fs.js';
@@ -179,7 +179,7 @@ function parseLr(value: unknown, depth: number): number | undefined {
   const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
   if (typeof n !== 'number' || !Number.isFinite(n) || n < 0) {
     invalidSchedule(
-      `The lr '${String(value)}' in phase ${depth} of the provided explicit schedule could not be cast to a float ≥ 0. Give a number such as 1e-5.`,
+      `The lr ${typeof value === 'string' ? `'${value}'` : describeValue(value)} in phase ${depth} of the provided explicit schedule could not be cast to a float ≥ 0. Give a number such as 1e-5.`,
     );
   }
   return n;

@@ -3,6 +3,7 @@ import { completeLines, formatNumber, formatRow, MISSING, parseRow } from './csv
 import { defineLogger, type LoggerApi, type LoggerEpoch } from './define-logger.js';
 import type { HparamSelection } from './hparams.js';
 import { byteLength, LogFile, writeWholeFile } from './log-file.js';
+import { loggerName } from './logger-name.js';
 import { requireNode } from './node-env.js';
 
 export const CSV_LOGGER = '@tensorloop/loggers:csv';
@@ -79,7 +80,7 @@ function parsePosition(saved: unknown): CsvPosition {
  */
 export function csvLogger(options: CsvLoggerOptions): Plugin<'@tensorloop/loggers:csv'> {
   checkOptionKeys('csvLogger()', options, ['path', 'append', 'separator', 'hparams', 'name']);
-  const name = options?.name ?? CSV_LOGGER;
+  const name = loggerName(options?.name, CSV_LOGGER, 'csvLogger()');
   requireNode(name, 'csvLogger()');
   const { path, separator } = checkOptions(name, options);
   const append = options.append ?? false;

@@ -3,6 +3,7 @@ import { completeLines } from './csv-format.js';
 import { defineLogger, type LoggerApi, type LoggerEpoch } from './define-logger.js';
 import type { HparamSelection } from './hparams.js';
 import { byteLength, LogFile } from './log-file.js';
+import { loggerName } from './logger-name.js';
 import { requireNode } from './node-env.js';
 
 export const JSON_LINES_LOGGER = '@tensorloop/loggers:jsonl';
@@ -56,7 +57,7 @@ function parsePosition(saved: unknown): JsonLinesPosition {
  */
 export function jsonLines(options: JsonLinesOptions): Plugin<'@tensorloop/loggers:jsonl'> {
   checkOptionKeys('jsonLines()', options, ['path', 'append', 'hparams', 'timestamps', 'name']);
-  const name = options?.name ?? JSON_LINES_LOGGER;
+  const name = loggerName(options?.name, JSON_LINES_LOGGER, 'jsonLines()');
   requireNode(name, 'jsonLines()');
   if (typeof options?.path !== 'string' || options.path === '') {
     throw new TensorloopError('TL_OPTION_INVALID', `[${name}] jsonLines(): path must be a file path.`, {

@@ -5,9 +5,10 @@ import {
   checkOptionProperties,
   junk,
   PROPERTY_RUNS,
+  unprintable,
 } from '@tensorloop/test-fixtures';
 import fc from 'fast-check';
-import { describe, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { csvLogger } from './csv.js';
 import { jsonLines } from './json-lines.js';
 import { tensorBoard } from './tensorboard.js';
@@ -38,4 +39,22 @@ describe('logger options and saved state', () => {
       );
     });
   }
+});
+
+// A `name` String() throws on: every message of the logger starts with `[name]`, so building one
+// used to fail with "TypeError: Cannot convert object to primitive value" instead of the coded error.
+describe('a name no String() can print', () => {
+  test.each(unprintable)('%s as name: TL_OPTION_INVALID', (_, value) => {
+    for (const make of [
+      () => csvLogger({ path: 'run.csv', separator: '', name: value as never }),
+      () => jsonLines({ path: '', name: value as never }),
+      () => tensorBoard({ logDir: '', name: value as never }),
+    ]) {
+      const error = acceptsOrRefusesClearly(make, ['name']);
+      expect(error?.code).toBe('TL_OPTION_INVALID');
+      expect(error?.message).toMatch(
+        /name must be the plugin's name \(a string\); got (a prototype-less|an) object/,
+      );
+    }
+  });
 });

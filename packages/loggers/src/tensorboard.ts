@@ -18,6 +18,7 @@ import { EventFile, fileSeconds, joinPath, listEventFiles, truncateEventFile } f
 import { DATA_CLASS_TENSOR, DT_STRING, type SummaryValue } from './event-proto.js';
 import { histogramOf } from './histogram.js';
 import type { HparamSelection } from './hparams.js';
+import { loggerName } from './logger-name.js';
 import { requireNode } from './node-env.js';
 
 export const TENSORBOARD_LOGGER = '@tensorloop/loggers:tensorboard';
@@ -159,7 +160,7 @@ export function tensorBoard(options: TensorBoardOptions): Plugin<'@tensorloop/lo
     'text',
     'name',
   ]);
-  const name = options?.name ?? TENSORBOARD_LOGGER;
+  const name = loggerName(options?.name, TENSORBOARD_LOGGER, 'tensorBoard()');
   requireNode(name, 'tensorBoard()');
   const o = checkOptions(name, options);
   const files: Partial<Record<RunName, EventFile>> = {};

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import {
   checkOptionKeys,
   type DataInput,
+  describeValue,
   formatHparam,
   type LossSpec,
   type Plugin,
@@ -66,18 +67,23 @@ function invalid(message: string): never {
 
 const FINDER_OPTIONS = ['start', 'end', 'steps', 'stopDiv', 'smooth', 'name'];
 
+const isNumber = (v: unknown): v is number => typeof v === 'number';
+
 function resolveOptions(options: LrFinderOptions) {
   const start = options.start ?? 1e-7;
   const end = options.end ?? 10;
   const steps = options.steps ?? 100;
   const stopDiv = options.stopDiv ?? 4;
   const smooth = options.smooth ?? 0.98;
-  if (!(start > 0 && end > start && Number.isFinite(end)))
-    invalid(`lrFinder needs 0 < start < end, got start ${start}, end ${end}.`);
+  // typeof first: comparing an object converts it, which throws for one without a prototype.
+  if (!(isNumber(start) && isNumber(end) && start > 0 && end > start && Number.isFinite(end)))
+    invalid(`lrFinder needs 0 < start < end, got start ${describeValue(start)}, end ${describeValue(end)}.`);
   if (!(Number.isInteger(steps) && steps >= 2))
-    invalid(`lrFinder steps must be an integer ≥ 2, got ${steps}.`);
-  if (!(stopDiv > 1)) invalid(`lrFinder stopDiv must be > 1, got ${stopDiv}.`);
-  if (!(smooth >= 0 && smooth < 1)) invalid(`lrFinder smooth must be in [0, 1), got ${smooth}.`);
+    invalid(`lrFinder steps must be an integer ≥ 2, got ${describeValue(steps)}.`);
+  if (!(isNumber(stopDiv) && stopDiv > 1))
+    invalid(`lrFinder stopDiv must be > 1, got ${describeValue(stopDiv)}.`);
+  if (!(isNumber(smooth) && smooth >= 0 && smooth < 1))
+    invalid(`lrFinder smooth must be in [0, 1), got ${describeValue(smooth)}.`);
   return { start, end, steps, stopDiv, smooth };
 }
 

@@ -1,4 +1,10 @@
-import { checkOptionKeys, type Plugin, TensorloopError, type TrainerContext } from '@tensorloop/core';
+import {
+  checkOptionKeys,
+  describeValue,
+  type Plugin,
+  TensorloopError,
+  type TrainerContext,
+} from '@tensorloop/core';
 import { PACKAGE, scheduleDriver, type Track } from './schedule-plugin.js';
 import type { Schedule } from './schedules.js';
 
@@ -48,13 +54,13 @@ function invalid(message: string): never {
 
 function positiveNumber(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
-    invalid(`${what} must be a positive number, got ${String(value)}.`);
+    invalid(`${what} must be a positive number, got ${describeValue(value)}.`);
   return value;
 }
 
 function checkPct(value: number, threePhase: boolean): number {
   if (!(Number.isFinite(value) && value > 0 && value < 1))
-    invalid(`oneCycle pctStart must be in (0, 1), got ${value}.`);
+    invalid(`oneCycle pctStart must be in (0, 1), got ${describeValue(value)}.`);
   // Up and back down take 2·pctStart of the cycle: there must be room left for the annihilation.
   if (threePhase && !(value < 0.5))
     invalid(
@@ -65,7 +71,7 @@ function checkPct(value: number, threePhase: boolean): number {
 
 function flag(value: unknown, what: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') invalid(`${what} must be true or false, got ${String(value)}.`);
+  if (typeof value !== 'boolean') invalid(`${what} must be true or false, got ${describeValue(value)}.`);
   return value;
 }
 
@@ -74,7 +80,7 @@ const ONE_CYCLE_OPTIONS = [...LR_OPTIONS, 'momentum', 'momentumHparam', 'total',
 
 function annealer(kind: Anneal): (start: number, end: number, pct: number) => number {
   if (kind === 'linear') return (start, end, pct) => start + (end - start) * pct;
-  if (kind !== 'cos') invalid(`oneCycle anneal must be 'cos' or 'linear', got ${String(kind)}.`);
+  if (kind !== 'cos') invalid(`oneCycle anneal must be 'cos' or 'linear', got ${describeValue(kind)}.`);
   return (start, end, pct) => end + ((start - end) / 2) * (Math.cos(Math.PI * pct) + 1);
 }
 
@@ -206,7 +212,7 @@ export function oneCycle(options: OneCycleOptions): Plugin {
     lrTrack = { hparam: 'lr', mode: 'set', fn: [...groups.values()][0]!, groups };
   } else {
     return invalid(
-      `oneCycle maxLr must be a number or a record of group → number, got ${String(options.maxLr)}.`,
+      `oneCycle maxLr must be a number or a record of group → number, got ${describeValue(options.maxLr)}.`,
     );
   }
   const momentumFn =

@@ -7,9 +7,10 @@ import {
   isCodedError,
   junk,
   PROPERTY_RUNS,
+  unprintable,
 } from '@tensorloop/test-fixtures';
 import fc from 'fast-check';
-import { describe, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { lrFinder } from './lr-finder.js';
 import { oneCycle } from './one-cycle.js';
 import { reduceOnPlateau } from './plateau.js';
@@ -112,4 +113,23 @@ describe('plugin state (parseState): junk and damaged saved state are refused wi
       );
     });
   }
+});
+
+// Objects String() throws on: these options used to fail with "TypeError: Cannot convert object to
+// primitive value" (while building the message, or comparing the value) instead of the coded error.
+describe('options no String() can print', () => {
+  test.each(unprintable)('%s as an option: the coded error, naming it', (_, value) => {
+    const cases: [string, string, () => unknown][] = [
+      ['factor', 'TL_SCHEDULE_INVALID', () => reduceOnPlateau({ factor: value as never })],
+      ['counting', 'TL_SCHEDULE_INVALID', () => reduceOnPlateau({ counting: value as never })],
+      ['mode', 'TL_SCHEDULE_INVALID', () => schedule({ fn: 0.1, mode: value as never })],
+      ['pctStart', 'TL_SCHEDULE_INVALID', () => oneCycle({ maxLr: 0.1, pctStart: value as never })],
+      ['start', 'TL_OPTION_INVALID', () => lrFinder({ start: value as never })],
+    ];
+    for (const [key, code, run] of cases) {
+      const error = acceptsOrRefusesClearly(run, [key]);
+      expect(error?.code).toBe(code);
+      expect(error?.message).toMatch(/got (start )?(a prototype-less|an) object/);
+    }
+  });
 });

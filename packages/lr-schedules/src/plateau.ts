@@ -1,6 +1,7 @@
 import {
   checkMonitorKey,
   checkOptionKeys,
+  describeValue,
   formatHparam,
   inferMonitorMode,
   type MonitorMode,
@@ -105,7 +106,7 @@ function invalid(message: string): never {
 
 function nonNegative(value: number, what: string): number {
   if (!(typeof value === 'number' && Number.isFinite(value) && value >= 0))
-    invalid(`reduceOnPlateau ${what} must be a number ≥ 0, got ${String(value)}.`);
+    invalid(`reduceOnPlateau ${what} must be a number ≥ 0, got ${describeValue(value)}.`);
   return value;
 }
 
@@ -153,19 +154,21 @@ export function reduceOnPlateau(options: ReduceOnPlateauOptions = {}): Plugin {
   let mode = inferMonitorMode(monitor, requestedMode);
   const counting = options.counting ?? 'keras';
   if (counting !== 'keras' && counting !== 'pytorch')
-    invalid(`reduceOnPlateau counting must be 'keras' or 'pytorch', got ${String(counting)}.`);
+    invalid(`reduceOnPlateau counting must be 'keras' or 'pytorch', got ${describeValue(counting)}.`);
   const persistAcrossFits = options.persistAcrossFits ?? false;
   if (typeof persistAcrossFits !== 'boolean')
-    invalid(`reduceOnPlateau persistAcrossFits must be true or false, got ${String(persistAcrossFits)}.`);
+    invalid(
+      `reduceOnPlateau persistAcrossFits must be true or false, got ${describeValue(persistAcrossFits)}.`,
+    );
   const factor = options.factor ?? 0.1;
-  if (!(factor > 0 && factor < 1))
-    invalid(`reduceOnPlateau factor must be in (0, 1), got ${String(factor)}.`);
+  if (!(typeof factor === 'number' && factor > 0 && factor < 1))
+    invalid(`reduceOnPlateau factor must be in (0, 1), got ${describeValue(factor)}.`);
   const patience = nonNegative(options.patience ?? 10, 'patience');
   const cooldown = nonNegative(options.cooldown ?? 0, 'cooldown');
   const threshold = nonNegative(options.threshold ?? 1e-4, 'threshold');
   const thresholdMode = options.thresholdMode ?? 'rel';
   if (thresholdMode !== 'rel' && thresholdMode !== 'abs')
-    invalid(`reduceOnPlateau thresholdMode must be 'rel' or 'abs', got ${String(thresholdMode)}.`);
+    invalid(`reduceOnPlateau thresholdMode must be 'rel' or 'abs', got ${describeValue(thresholdMode)}.`);
   const eps = nonNegative(options.eps ?? 1e-8, 'eps');
   const hparam = options.hparam ?? 'lr';
   const minLr = options.minLr ?? 0;

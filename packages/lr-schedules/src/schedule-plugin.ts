@@ -1,5 +1,6 @@
 import {
   checkOptionKeys,
+  describeValue,
   type HyperparamWriteDeclaration,
   type Plugin,
   TensorloopError,
@@ -92,7 +93,7 @@ function asSchedule(fn: Schedule | number, what: string): Schedule {
     return constant(fn);
   }
   if (typeof fn !== 'function')
-    invalid(`${what} must be a schedule function or a number, got ${String(fn)}.`);
+    invalid(`${what} must be a schedule function or a number, got ${describeValue(fn)}.`);
   return fn;
 }
 
@@ -296,16 +297,16 @@ export function schedule(options: ScheduleOptions): Plugin {
     invalid('schedule({ hparam }) must be a non-empty string.');
   const mode = options.mode ?? 'set';
   if (mode !== 'set' && mode !== 'multiply')
-    invalid(`schedule({ mode }) must be 'set' or 'multiply', got ${String(mode)}.`);
+    invalid(`schedule({ mode }) must be 'set' or 'multiply', got ${describeValue(mode)}.`);
   const every = options.every ?? 'step';
   if (every !== 'step' && every !== 'epoch')
-    invalid(`schedule({ every }) must be 'step' or 'epoch', got ${String(every)}.`);
+    invalid(`schedule({ every }) must be 'step' or 'epoch', got ${describeValue(every)}.`);
   const over = options.over ?? 'fit';
   if (over !== 'fit' && over !== 'stage' && over !== 'run') {
-    invalid(`schedule({ over }) must be 'fit', 'stage' or 'run', got ${String(over)}.`);
+    invalid(`schedule({ over }) must be 'fit', 'stage' or 'run', got ${describeValue(over)}.`);
   }
   if (options.total !== undefined && !(Number.isFinite(options.total) && options.total > 0)) {
-    invalid(`schedule({ total }) must be a positive number, got ${String(options.total)}.`);
+    invalid(`schedule({ total }) must be a positive number, got ${describeValue(options.total)}.`);
   }
   const name = options.name ?? `${PACKAGE}:schedule(${hparam})`;
   const fn = asSchedule(options.fn, 'schedule({ fn })');

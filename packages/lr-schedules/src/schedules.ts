@@ -1,4 +1,4 @@
-import { checkOptionKeys, TensorloopError } from '@tensorloop/core';
+import { checkOptionKeys, describeValue, TensorloopError } from '@tensorloop/core';
 
 /**
  * Where a schedule is read: `index` units (optimizer steps or epochs) into a span of `total` units.
@@ -45,9 +45,7 @@ function invalid(message: string): never {
 
 function finite(value: unknown, what: string): number {
   if (typeof value !== 'number' || !Number.isFinite(value))
-    invalid(
-      `${what} must be a finite number, got ${typeof value === 'string' ? JSON.stringify(value) : String(value)}.`,
-    );
+    invalid(`${what} must be a finite number, got ${describeValue(value)}.`);
   return value;
 }
 
@@ -296,7 +294,9 @@ export function cyclic(options: CyclicOptions): Schedule {
   const down = positive(options.stepSizeDown ?? up, 'cyclic({ stepSizeDown })');
   const mode = options.mode ?? 'triangular';
   if (mode !== 'triangular' && mode !== 'triangular2' && mode !== 'expRange') {
-    invalid(`cyclic({ mode }) must be 'triangular', 'triangular2' or 'expRange', got ${String(mode)}.`);
+    invalid(
+      `cyclic({ mode }) must be 'triangular', 'triangular2' or 'expRange', got ${describeValue(mode)}.`,
+    );
   }
   const gamma = finite(options.gamma ?? 1, 'cyclic({ gamma })');
   const size = up + down;

@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import { type DataInput, TensorloopError, type Trainer } from '@tensorloop/core';
+import { type DataInput, describeValue, TensorloopError, type Trainer } from '@tensorloop/core';
 import { META_TRAINER } from './names.js';
 import type { EvaluationRecord, StreamLayout } from './state.js';
 import type { EvaluateSpec, Experience } from './types.js';
@@ -26,7 +26,7 @@ function samplesOf(exp: Experience, where: string): { data: DataInput; samples: 
   if (typeof exp === 'object' && exp !== null && 'data' in exp && 'samples' in exp) {
     if (!Number.isInteger(exp.samples) || exp.samples < 1) {
       throw invalid(
-        `${where}.samples must be an integer ≥ 1 (the experience's sample count); got ${String(exp.samples)}.`,
+        `${where}.samples must be an integer ≥ 1 (the experience's sample count); got ${describeValue(exp.samples)}.`,
       );
     }
     return { data: exp.data, samples: exp.samples };
@@ -69,7 +69,7 @@ export function resolveEvaluation(spec: EvaluateSpec | undefined): ResolvedEvalu
   });
   const at = spec.at ?? 'each-stage';
   if (at !== 'each-stage' && at !== 'init-and-each-stage') {
-    throw invalid(`at must be 'each-stage' or 'init-and-each-stage'; got ${String(at)}.`);
+    throw invalid(`at must be 'each-stage' or 'init-and-each-stage'; got ${describeValue(at)}.`);
   }
   const batchSize = spec.batchSize ?? 128;
   if (!Number.isInteger(batchSize) || batchSize < 1)

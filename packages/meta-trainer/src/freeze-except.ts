@@ -1,4 +1,11 @@
-import { definePlugin, type ParamMatcher, type Plugin, readState, TensorloopError } from '@tensorloop/core';
+import {
+  definePlugin,
+  describeValue,
+  type ParamMatcher,
+  type Plugin,
+  readState,
+  TensorloopError,
+} from '@tensorloop/core';
 import { META_TRAINER } from './names.js';
 
 export const FREEZE_EXCEPT = `${META_TRAINER}:freeze-except` as const;
@@ -30,7 +37,7 @@ function matcherOf(pattern: ParamMatcher): (name: string) => boolean {
   }
   throw new TensorloopError(
     'TL_OPTION_INVALID',
-    `[${FREEZE_EXCEPT}] the pattern must be a RegExp, a string or (name) => boolean; got ${String(pattern)}.`,
+    `[${FREEZE_EXCEPT}] the pattern must be a RegExp, a string or (name) => boolean; got ${describeValue(pattern)}.`,
     { plugin: FREEZE_EXCEPT },
   );
 }
@@ -56,7 +63,7 @@ export function freezeExcept(
       if (!params.some((p) => keeps(p.name))) {
         throw new TensorloopError(
           'TL_OPTION_INVALID',
-          `[${name}] ${String(keep)} matches no weight, so it would freeze the whole model. Weight names look like: ${params
+          `[${name}] ${describeValue(keep)} matches no weight, so it would freeze the whole model. Weight names look like: ${params
             .slice(0, 6)
             .map((p) => p.name)
             .join(', ')} (see trainer.parameters()).`,

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   type AnyOptimizer,
+  describeValue,
   isTensorloopOptimizer,
   TensorloopError,
   type TensorloopOptimizer,
@@ -22,7 +23,7 @@ export function checkStageOptimizer(choice: unknown, where: string): StageOptimi
   }
   throw new TensorloopError(
     'TL_OPTIMIZER_INVALID',
-    `[${META_TRAINER}] ${where}.optimizer must be 'reuse', 'new' or an optimizer (tf.train.adam(), adamw({...})); got ${String(choice)}.`,
+    `[${META_TRAINER}] ${where}.optimizer must be 'reuse', 'new' or an optimizer (tf.train.adam(), adamw({...})); got ${describeValue(choice)}.`,
     { plugin: META_TRAINER },
   );
 }

@@ -1,4 +1,4 @@
-import { type FitOptions, type Plugin, TensorloopError } from '@tensorloop/core';
+import { describeValue, type FitOptions, type Plugin, TensorloopError } from '@tensorloop/core';
 import { META_TRAINER } from './names.js';
 import { checkStageOptimizer } from './optimizers.js';
 import type { MetaTrainerOptions, StageSpec } from './types.js';
@@ -29,12 +29,12 @@ export function checkTrainsSomething(
   }
   if (typeof epochs !== 'number' || !Number.isInteger(epochs) || epochs < 1) {
     throw invalid(
-      `${label}: epochs must be an integer ≥ 1 (the number of epochs of the stage); got ${String(epochs)}.`,
+      `${label}: epochs must be an integer ≥ 1 (the number of epochs of the stage); got ${describeValue(epochs)}.`,
     );
   }
   if (stepsPerEpoch !== undefined && !(Number.isInteger(stepsPerEpoch) && (stepsPerEpoch as number) >= 1)) {
     throw invalid(
-      `${label} would train nothing: stepsPerEpoch is ${String(stepsPerEpoch)}. Give it ≥ 1, or omit it.`,
+      `${label} would train nothing: stepsPerEpoch is ${describeValue(stepsPerEpoch)}. Give it ≥ 1, or omit it.`,
     );
   }
 }

@@ -1,4 +1,4 @@
-import { checkOptionKeys, TensorloopError } from '@tensorloop/core';
+import { checkOptionKeys, describeValue, TensorloopError } from '@tensorloop/core';
 
 /** Where the lines go: a Node stream (`process.stdout`), or anything with `write`. */
 export interface ProgressStream {
@@ -52,7 +52,7 @@ function invalid(message: string): never {
 function positive(value: number, what: string, allowZero = false): number {
   if (!(typeof value === 'number' && Number.isFinite(value) && (allowZero ? value >= 0 : value > 0)))
     invalid(
-      `${what} must be a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds, got ${String(value)}.`,
+      `${what} must be a ${allowZero ? 'non-negative' : 'positive'} number of milliseconds, got ${describeValue(value)}.`,
     );
   return value;
 }
@@ -77,16 +77,16 @@ export function resolveOptions(options: ProgressOptions): ResolvedProgressOption
   const plainEveryMs = positive(o.plainEveryMs ?? 10_000, 'plainEveryMs');
   const smoothing = o.smoothing ?? 0.98;
   if (!(typeof smoothing === 'number' && smoothing >= 0 && smoothing < 1))
-    invalid(`smoothing must be in [0, 1), got ${String(smoothing)}.`);
+    invalid(`smoothing must be in [0, 1), got ${describeValue(smoothing)}.`);
   const tty = o.tty ?? 'auto';
   if (tty !== 'auto' && typeof tty !== 'boolean')
-    invalid(`tty must be 'auto', true or false, got ${String(tty)}.`);
+    invalid(`tty must be 'auto', true or false, got ${describeValue(tty)}.`);
   const messages = o.messages ?? true;
   if (messages !== 'warn' && typeof messages !== 'boolean')
-    invalid(`messages must be true, false or 'warn', got ${String(messages)}.`);
+    invalid(`messages must be true, false or 'warn', got ${describeValue(messages)}.`);
   const barWidth = o.barWidth ?? 24;
   if (!(Number.isInteger(barWidth) && barWidth >= 4 && barWidth <= 200))
-    invalid(`barWidth must be an integer from 4 to 200, got ${String(barWidth)}.`);
+    invalid(`barWidth must be an integer from 4 to 200, got ${describeValue(barWidth)}.`);
   if (o.stream !== undefined && typeof o.stream?.write !== 'function')
     invalid('stream must have a write(text) method (a Node stream such as stdout, or { write }).');
   const hparams = o.hparams ?? ['lr'];

@@ -1,4 +1,4 @@
-import { TensorloopError } from '@tensorloop/core';
+import { describeValue, TensorloopError } from '@tensorloop/core';
 import type { AccuracyMatrixRecord, LrFinderRecord } from './types.js';
 
 /**
@@ -110,7 +110,7 @@ export function parseAccuracyMatrix(input: unknown): AccuracyMatrixRecord {
     if (!Array.isArray(row) || row.length !== names.length)
       bad(`row ${i} must have one value per task (${names.length})`);
     const values = (row as unknown[]).map((v) =>
-      v === null ? null : finite(v) ? v : bad(`row ${i} holds ${String(v)}`),
+      v === null ? null : finite(v) ? v : bad(`row ${i} holds ${describeValue(v)}`),
     );
     return { stage: '', values };
   });
@@ -161,7 +161,7 @@ export function parseLrFinder(input: unknown, chosen?: number): LrFinderRecord {
     suggestions.push({ name, lr: q!.lr as number, loss: finite(q!.loss) ? q!.loss : null });
   }
   if (chosen !== undefined && !(finite(chosen) && chosen > 0))
-    bad(`chosen must be an lr > 0, got ${String(chosen)}`);
+    bad(`chosen must be an lr > 0, got ${describeValue(chosen)}`);
   return {
     curve,
     suggestions,

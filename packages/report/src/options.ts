@@ -1,4 +1,4 @@
-import { checkOptionKeys, TensorloopError } from '@tensorloop/core';
+import { checkOptionKeys, describeValue, TensorloopError } from '@tensorloop/core';
 
 export interface ReportOptions {
   /** Folder for `report.html` and `history.json` (created if missing). Default `'tensorloop-report'`. */
@@ -40,13 +40,13 @@ export function resolveOptions(options: ReportOptions): ResolvedReportOptions {
   if (typeof dir !== 'string' || dir.length === 0) invalid('dir must be a non-empty path.');
   const write = o.write ?? 'fitEnd';
   if (write !== 'fitEnd' && write !== 'manual')
-    invalid(`write must be 'fitEnd' or 'manual', got ${String(write)}.`);
+    invalid(`write must be 'fitEnd' or 'manual', got ${describeValue(write)}.`);
   const hparams = o.hparams ?? 'all';
   if (hparams !== 'all' && !(Array.isArray(hparams) && hparams.every((h) => typeof h === 'string')))
     invalid("hparams must be 'all' or an array of hyperparameter names.");
   const maxPoints = o.maxPoints ?? 400;
   if (!(Number.isInteger(maxPoints) && maxPoints >= 10))
-    invalid(`maxPoints must be an integer ≥ 10, got ${String(maxPoints)}.`);
+    invalid(`maxPoints must be an integer ≥ 10, got ${describeValue(maxPoints)}.`);
   return {
     dir,
     title: o.title ?? 'Training report',

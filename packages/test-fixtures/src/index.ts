@@ -7,6 +7,7 @@ export {
   isCodedError,
   junk,
   PROPERTY_RUNS,
+  unprintable,
   validOptionKeys,
 } from './properties.js';
 export { classificationData } from './synthetic.js';

@@ -10,8 +10,29 @@ export const PROPERTY_RUNS = 150;
 const seedSetting = typeof process === 'undefined' ? undefined : process.env.TL_PROPERTY_SEED;
 if (seedSetting !== 'random') fc.configureGlobal({ seed: Number(seedSetting ?? 20) || 20 });
 
+/**
+ * Objects `String(value)` throws on ("Cannot convert object to primitive value"): one without a
+ * prototype (`Object.create(null)`, as some parsers and caches make them) and one whose `toString` and
+ * `Symbol.toPrimitive` throw. A message must describe them (core's `describeValue`), not crash on them.
+ */
+export const unprintable: readonly (readonly [label: string, value: object])[] = [
+  ['an object without a prototype', Object.assign(Object.create(null) as object, { a: 1 })],
+  [
+    'an object whose toString throws',
+    {
+      toString(): string {
+        throw new Error('toString refused');
+      },
+      [Symbol.toPrimitive](): never {
+        throw new Error('toPrimitive refused');
+      },
+    },
+  ],
+];
+
 /** JSON-ish junk and the JavaScript values that trip hand-written checks (NaN, -0, functions, arrays). */
 export const junk: fc.Arbitrary<unknown> = fc.oneof(
+  fc.constantFrom(...unprintable.map(([, value]) => value)),
   fc.constantFrom(
     null,
     undefined,
@@ -40,8 +61,8 @@ export const junk: fc.Arbitrary<unknown> = fc.oneof(
   fc.double(),
   fc.string({ maxLength: 8 }),
   fc.array(fc.oneof(fc.integer(), fc.string({ maxLength: 4 }), fc.constant(null)), { maxLength: 4 }),
-  // Plain objects, as JSON.parse and object literals make them. (Null-prototype objects break the
-  // `${String(value)}` of many messages; no user passes one, so they are left out on purpose.)
+  // Plain objects, as JSON.parse and object literals make them (the prototype-less ones are in
+  // `unprintable` above, a fixed share of the runs).
   fc.dictionary(fc.string({ maxLength: 6 }), fc.oneof(fc.integer(), fc.string({ maxLength: 4 })), {
     maxKeys: 3,
     noNullPrototype: true,

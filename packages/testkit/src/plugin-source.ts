@@ -1,6 +1,6 @@
 import { isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type JsonValue, type Plugin, TensorloopError } from '@tensorloop/core';
+import { describeValue, type JsonValue, type Plugin, TensorloopError } from '@tensorloop/core';
 
 /** Makes a fresh plugin instance on every call (the kit needs many: one per run). */
 export type PluginFactory = () => Plugin;
@@ -94,7 +94,7 @@ function checked(make: PluginFactory, label: string): PluginFactory {
       plugin.name === ''
     ) {
       invalid(
-        `${label} did not return a plugin (an object with a non-empty \`name\`); got ${String(plugin)}.`,
+        `${label} did not return a plugin (an object with a non-empty \`name\`); got ${describeValue(plugin)}.`,
       );
     }
     return plugin;

@@ -4,6 +4,7 @@ import {
   adagrad,
   adam,
   adamw,
+  describeValue,
   type FitOptions,
   type LogEntry,
   type LossName,
@@ -82,7 +83,7 @@ function positiveInteger(name: string, value: number, min = 1): number {
 export function resolveSetup(setup: KitSetup = {}): ResolvedSetup {
   const task = setup.task ?? 'classification';
   if (!['classification', 'regression', 'mnist'].includes(task)) {
-    invalid(`setup.task must be 'classification', 'regression' or 'mnist'; got ${String(task)}.`);
+    invalid(`setup.task must be 'classification', 'regression' or 'mnist'; got ${describeValue(task)}.`);
   }
   const samples = positiveInteger('samples', setup.samples ?? (task === 'mnist' ? 100 : 64));
   if (task === 'mnist' && samples % 10 !== 0)
@@ -151,7 +152,7 @@ export function buildOptimizer(spec: OptimizerSpec): AnyOptimizer {
       return tf.train.adam(spec.lr ?? 0.01);
     default:
       return invalid(
-        `setup.optimizer.type ${String(type)} is not one of sgd, adam, adamw, rmsprop, adagrad, tfjs-sgd, tfjs-adam.`,
+        `setup.optimizer.type ${describeValue(type)} is not one of sgd, adam, adamw, rmsprop, adagrad, tfjs-sgd, tfjs-adam.`,
       );
   }
 }

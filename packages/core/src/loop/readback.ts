@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { describeValue } from '../describe-value.js';
 import { TensorloopError } from '../errors.js';
 import { wrapHookError } from '../hooks.js';
 import type { Plugin } from '../plugin.js';
@@ -117,7 +118,7 @@ export class Readback {
         throw new TensorloopError(
           'TL_PLUGIN_INVALID',
           `[${plugin.name}] readback.tensors() must return scalar tensors; "${key}" is ${
-            value instanceof tf.Tensor ? `a tensor of shape [${value.shape}]` : String(value)
+            value instanceof tf.Tensor ? `a tensor of shape [${value.shape}]` : describeValue(value)
           }.`,
           { plugin: plugin.name, hook: 'readback.tensors' },
         );

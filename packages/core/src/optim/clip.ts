@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
+import { describeValue } from '../describe-value.js';
 import { TensorloopError } from '../errors.js';
 
 function positive(value: number, name: string, where: string): void {
   if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
     throw new TensorloopError(
       'TL_OPTION_INVALID',
-      `${where}: \`${name}\` must be a finite number > 0, got ${String(value)}.`,
+      `${where}: \`${name}\` must be a finite number > 0, got ${describeValue(value)}.`,
     );
   }
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { describeValue } from '../describe-value.js';
 import { TensorloopError } from '../errors.js';
 import {
   BIAS_AND_NORM,
@@ -91,7 +92,7 @@ export function resolveDefaults(
   if (opts === null || typeof opts !== 'object') {
     throw new TensorloopError(
       'TL_OPTION_INVALID',
-      `${type}: options must be an object, got ${String(opts)}.`,
+      `${type}: options must be an object, got ${describeValue(opts)}.`,
     );
   }
   checkOptionKeys(opts, [...Object.keys(ranges), ...flagKeys, ...otherKeys, ...COMMON_OPTION_KEYS], type);
@@ -106,7 +107,7 @@ export function resolveDefaults(
     if (value !== undefined && typeof value !== 'boolean') {
       throw new TensorloopError(
         'TL_OPTION_INVALID',
-        `${type}(): \`${key}\` must be a boolean, got ${String(value)}.`,
+        `${type}(): \`${key}\` must be a boolean, got ${describeValue(value)}.`,
       );
     }
   }
@@ -133,7 +134,7 @@ class NamedOptimizer implements TensorloopOptimizer {
       if (def.noDecay !== 'bias-and-norm') {
         throw new TensorloopError(
           'TL_OPTION_INVALID',
-          `${def.type}(): \`noDecay\` must be 'bias-and-norm' or omitted, got ${String(def.noDecay)}.`,
+          `${def.type}(): \`noDecay\` must be 'bias-and-norm' or omitted, got ${describeValue(def.noDecay)}.`,
         );
       }
       specs.push({ name: NO_DECAY_GROUP, match: BIAS_AND_NORM, weightDecay: 0 });
@@ -247,7 +248,7 @@ class NamedOptimizer implements TensorloopOptimizer {
     }
     const { meta } = state;
     if (meta.format !== STATE_FORMAT)
-      fail(`unknown format ${String(meta.format)}, expected '${STATE_FORMAT}'.`);
+      fail(`unknown format ${describeValue(meta.format)}, expected '${STATE_FORMAT}'.`);
     if (meta.type !== this.type) {
       fail(
         `the state is from a '${meta.type}' optimizer; restore it into ${meta.type}(...), not ${this.type}().`,

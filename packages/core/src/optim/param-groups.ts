@@ -1,3 +1,4 @@
+import { describeValue } from '../describe-value.js';
 import { TensorloopError } from '../errors.js';
 import type { OptimizerType, ParamGroup, ParamGroupSpec, ParamMatcher } from './types.js';
 
@@ -52,7 +53,7 @@ export function validateHparam(name: string, value: unknown, range: HparamRange,
   if (typeof value !== 'number' || !checkRange(value, range)) {
     throw new TensorloopError(
       'TL_OPTION_INVALID',
-      `${where}: \`${name}\` must be ${RANGE_TEXT[range]}, got ${String(value)}. Pass ${RANGE_TEXT[range]}.`,
+      `${where}: \`${name}\` must be ${RANGE_TEXT[range]}, got ${describeValue(value)}. Pass ${RANGE_TEXT[range]}.`,
     );
   }
   return value;
@@ -257,7 +258,7 @@ export class GroupTable {
       for (const v of variables as unknown[]) {
         if (typeof v !== 'string' || !this.byVariable.has(v)) {
           fail(
-            `saved group '${name}' lists variable '${String(v)}', which is not bound here. ` +
+            `saved group '${name}' lists variable ${describeValue(v)}, which is not bound here. ` +
               `Bound variables: ${(this.bindOrder ?? []).join(', ')}.`,
           );
         }
