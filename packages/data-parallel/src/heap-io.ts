@@ -45,7 +45,7 @@ export function copyInto(
  * created with, keyed by tensor, and would go on computing with the old values.
  */
 export function overwrite(variable: tf.Variable, source: Float32Array): void {
-  const value = tf.tidy(() => tf.cast(tensorFrom(source, variable.shape), variable.dtype));
+  const value = tensorFrom(source, variable.shape, variable.dtype);
   variable.assign(value);
   value.dispose();
 }
@@ -54,7 +54,11 @@ export function overwrite(variable: tf.Variable, source: Float32Array): void {
  * A tensor of `source`'s values. On wasm its values are copied into the heap at once, so `source`
  * may change afterwards; other backends may keep the array, so they get a copy of it.
  */
-export function tensorFrom(source: Float32Array, shape: readonly number[]): tf.Tensor {
+export function tensorFrom(
+  source: Float32Array,
+  shape: readonly number[],
+  dtype: tf.DataType = 'float32',
+): tf.Tensor {
   const copyNeeded = tf.getBackend() !== 'wasm';
-  return tf.tensor(copyNeeded ? source.slice() : source, [...shape], 'float32');
+  return tf.tensor(copyNeeded ? source.slice() : source, [...shape], dtype);
 }

@@ -106,7 +106,7 @@ function configure(config: WorkerConfig): void {
   };
 }
 
-/** Every weight from shared memory, written into this copy's own memory where it is (heap-io.ts). */
+/** Every weight from shared memory into this copy of the model, as new tensors (heap-io.ts: never in place). */
 function loadParams(): void {
   for (const p of init.params) {
     overwrite(byName.get(p.name)!.read(), params.subarray(p.offset, p.offset + p.size));
